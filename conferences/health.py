@@ -1,0 +1,91 @@
+"""Liveness for the load balancer, and a detailed report for staff."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from conferences import heartbeat
+
+logger = logging.getLogger(__name__)
+
+
+def _database_ok() -> tuple[bool, str]:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError as error:
+        return False, f"database unreachable: {error.__class__.__name__}"
+    return True, "ok"
+
+
+@login_not_required
+@never_cache
+@require_GET
+def liveness(request: HttpRequest) -> HttpResponse:
+    """200 when this process reaches its database; nothing else, so a down worker never
+    makes the load balancer restart the web tier."""
+    ok, detail = _database_ok()
+    if not ok:
+        logger.error("healthz: %s", detail)
+    return HttpResponse(
+        "ok" if ok else "database unreachable",
+        status=200 if ok else 503,
+        content_type="text/plain",
+    )
+
+
+def _redis_and_workers() -> tuple[dict[str, object], dict[str, object]]:
+    fresh_within = settings.WORKER_HEARTBEAT_SECONDS * 3
+    try:
+        client = heartbeat.redis_client()
+        client.ping()
+        beats = heartbeat.read_heartbeats(client)
+    except redis.RedisError as error:
+        redis_report = {"ok": False, "detail": f"redis unreachable: {error.__class__.__name__}"}
+        return redis_report, {"ok": False, "detail": "unknown: redis unreachable", "workers": []}
+    workers = [{"name": b.worker, "age_seconds": round(b.age_seconds, 1)} for b in beats]
+    if not beats:
+        worker_report: dict[str, object] = {
+            "ok": False,
+            "detail": "no worker heartbeat: start a Celery worker",
+            "workers": [],
+        }
+    else:
+        newest = beats[0].age_seconds
+        worker_report = {
+            "ok": newest <= fresh_within,
+            "detail": (
+                f"newest heartbeat {newest:.1f}s ago"
+                if newest <= fresh_within
+                else f"newest heartbeat {newest:.1f}s ago: workers may be stuck"
+            ),
+            "newest_age_seconds": round(newest, 1),
+            "workers": workers,
+        }
+    return {"ok": True, "detail": "ok"}, worker_report
+
+
+@staff_member_required
+@never_cache
+@require_GET
+def detail(request: HttpRequest) -> JsonResponse:
+    """Database, Redis and Celery workers, each with its state in words."""
+    db_ok, db_detail = _database_ok()
+    redis_report, worker_report = _redis_and_workers()
+    checks = {
+        "database": {"ok": db_ok, "detail": db_detail},
+        "redis": redis_report,
+        "workers": worker_report,
+    }
+    healthy = all(bool(check["ok"]) for check in checks.values())
+    return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)

@@ -1,0 +1,286 @@
+"""The app's records: users, Twilio accounts, conferences, dials, attempts and callbacks."""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from conferences import roles
+
+
+def _default_time_zone() -> str:
+    return str(settings.TIME_ZONE)
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not an IANA time zone name.")
+
+
+class User(AbstractUser):
+    """A person who signs in; their role is their group (operator or supervisor)."""
+
+    time_zone = models.CharField(
+        max_length=64,
+        default=_default_time_zone,
+        validators=[validate_time_zone],
+        help_text="Times are shown in this zone, e.g. Europe/Berlin.",
+    )
+
+    @property
+    def role(self) -> str | None:
+        return roles.role_of(self)
+
+
+class TwilioAccount(models.Model):
+    """A Twilio account or subaccount the app dials through. Secrets are stored encrypted."""
+
+    name = models.CharField(max_length=100)
+    account_sid = models.CharField(max_length=34, unique=True)
+    auth_token_encrypted = models.TextField(blank=True)
+    previous_auth_token_encrypted = models.TextField(
+        blank=True, help_text="Still accepted on callbacks during a token rotation."
+    )
+    api_key_sid = models.CharField(max_length=34, blank=True)
+    api_key_secret_encrypted = models.TextField(blank=True)
+    calls_per_second = models.FloatField(default=1.0)
+    caller_ids = models.JSONField(default=list, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="one_default_twilio_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.account_sid})"
+
+
+class ConferenceStatus(models.TextChoices):
+    INIT = "init", "Waiting to start"
+    IN_PROGRESS = "in-progress", "In progress"
+    COMPLETED = "completed", "Ended"
+
+
+class Conference(models.Model):
+    """A conference as the app knows it: by friendly name until Twilio gives it a SID."""
+
+    account = models.ForeignKey(TwilioAccount, on_delete=models.PROTECT, related_name="conferences")
+    friendly_name = models.CharField(max_length=128)
+    # NULL, not "", until Twilio names it: the unique (account, sid) constraint ignores NULLs.
+    sid = models.CharField(max_length=34, null=True, blank=True)  # noqa: DJ001
+    status = models.CharField(
+        max_length=16, choices=ConferenceStatus.choices, default=ConferenceStatus.INIT
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reason_ended = models.CharField(max_length=64, blank=True)
+    call_sid_ending = models.CharField(max_length=34, blank=True)
+    last_sequence_number = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "sid"], name="unique_conference_sid"),
+        ]
+        indexes = [models.Index(fields=["account", "friendly_name", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.friendly_name
+
+
+class DialStatus(models.TextChoices):
+    """A dial's life, in the only order it may move (see services.status_rank)."""
+
+    PENDING = "pending", "Waiting for a worker"
+    PLACING = "placing", "Placing the call"
+    QUEUED = "queued", "Queued at Twilio"
+    INITIATED = "initiated", "Dialing"
+    RINGING = "ringing", "Ringing"
+    IN_PROGRESS = "in-progress", "In the conference"
+    COMPLETED = "completed", "Completed"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no-answer", "No answer"
+    CANCELED = "canceled", "Canceled"
+    FAILED = "failed", "Failed"
+
+
+FINAL_DIAL_STATUSES = frozenset(
+    {
+        DialStatus.COMPLETED,
+        DialStatus.BUSY,
+        DialStatus.NO_ANSWER,
+        DialStatus.CANCELED,
+        DialStatus.FAILED,
+    }
+)
+
+
+class DialRequest(models.Model):
+    """One operator's request to bring one caller into one conference: exactly one call."""
+
+    account = models.ForeignKey(TwilioAccount, on_delete=models.PROTECT, related_name="dials")
+    conference = models.ForeignKey(Conference, on_delete=models.PROTECT, related_name="dials")
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="dials"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=DialStatus.choices, default=DialStatus.PENDING)
+    to_number = models.CharField(max_length=255)
+    from_number = models.CharField(max_length=255)
+    label = models.CharField(max_length=128)
+    # The Create Participant body as sent, without secrets (SipAuthPassword is elsewhere).
+    params = models.JSONField(default=dict)
+    # Where the operator's own callback URLs get relayed: {kind: {url, method, events}}.
+    relay_targets = models.JSONField(default=dict, blank=True)
+    sip_auth_password_encrypted = models.TextField(blank=True)
+
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    placed_by_check = models.CharField(max_length=32, blank=True)
+
+    call_sid = models.CharField(max_length=34, blank=True, db_index=True)
+    participant_status = models.CharField(max_length=16, blank=True)
+    queue_time_ms = models.IntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+
+    error_code = models.IntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    error_more_info = models.CharField(max_length=255, blank=True)
+    error_http_status = models.IntegerField(null=True, blank=True)
+
+    answered_by = models.CharField(max_length=32, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(null=True, blank=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    call_duration_seconds = models.IntegerField(null=True, blank=True)
+    end_reason = models.CharField(max_length=64, blank=True)
+    sip_response_code = models.IntegerField(null=True, blank=True)
+    muted = models.BooleanField(null=True, blank=True)
+    hold = models.BooleanField(null=True, blank=True)
+    coaching = models.BooleanField(null=True, blank=True)
+    # Highest SequenceNumber applied per toggle, so out-of-order events cannot flip it back.
+    toggle_sequences = models.JSONField(default=dict, blank=True)
+    recording_sid = models.CharField(max_length=34, blank=True)
+    recording_duration_seconds = models.IntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        permissions = [(action.codename, action.description) for action in roles.ACTIONS]
+        default_permissions = ("view", "change")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "label"], name="unique_label_per_conference"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["operator", "-created_at"]),
+            models.Index(fields=["-created_at", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"dial #{self.pk} to {self.to_number}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_DIAL_STATUSES
+
+
+class DialAttempt(models.Model):
+    """One try at Create Participant (or one check that decided not to try)."""
+
+    class Outcome(models.TextChoices):
+        PLACED = "placed", "Placed"
+        ADOPTED = "adopted", "Found already placed"
+        RETRYABLE_ERROR = "retryable", "Failed, will retry"
+        PERMANENT_ERROR = "permanent", "Failed"
+        UNKNOWN = "unknown", "No answer from Twilio"
+
+    dial = models.ForeignKey(DialRequest, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    latency_ms = models.IntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    decided_by = models.CharField(max_length=32, blank=True)
+    http_status = models.IntegerField(null=True, blank=True)
+    error_code = models.IntegerField(null=True, blank=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["dial", "started_at"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of dial #{self.dial_id}: {self.outcome}"
+
+
+class CallbackKind(models.TextChoices):
+    CALL_STATUS = "call-status", "Call status"
+    CONFERENCE = "conference", "Conference event"
+    RECORDING = "recording", "Recording"
+    CONFERENCE_RECORDING = "conference-recording", "Conference recording"
+    AMD = "amd", "Machine detection"
+    RECONCILED = "reconciled", "Reconciled from the API"
+
+
+class CallbackEvent(models.Model):
+    """A callback exactly as Twilio sent it: append-only, the timeline's source."""
+
+    kind = models.CharField(max_length=24, choices=CallbackKind.choices)
+    dial = models.ForeignKey(
+        DialRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
+    account_sid = models.CharField(max_length=34)
+    call_sid = models.CharField(max_length=34, blank=True)
+    conference_sid = models.CharField(max_length=34, blank=True)
+    event = models.CharField(max_length=64, help_text="CallStatus, StatusCallbackEvent, …")
+    sequence_number = models.IntegerField(null=True, blank=True)
+    twilio_timestamp = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    params = models.JSONField()
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    unknown_value = models.BooleanField(
+        default=False, help_text="Well signed but carrying a value this app does not know yet."
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dial", "received_at"]),
+            models.Index(fields=["conference", "received_at"]),
+            models.Index(
+                fields=["applied_at"],
+                name="callback_unapplied",
+                condition=models.Q(applied_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.event} ({self.call_sid or self.conference_sid})"
+
+    def param(self, name: str, default: str = "") -> str:
+        value: Any = self.params.get(name, default)
+        if isinstance(value, list):
+            return str(value[-1]) if value else default
+        return str(value)

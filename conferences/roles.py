@@ -1,0 +1,107 @@
+"""The action x role table: who may do what. Written once, here; the README shows it.
+
+Roles are Django groups whose permissions are synced from ROLE_TABLE after each
+migrate, so admins can see them but the table stays the source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.contrib.contenttypes.models import ContentType
+
+if TYPE_CHECKING:
+    from conferences.models import User
+
+OPERATOR = "operator"
+SUPERVISOR = "supervisor"
+ROLES = (OPERATOR, SUPERVISOR)
+
+
+@dataclass(frozen=True)
+class Action:
+    codename: str
+    description: str
+    roles: frozenset[str]
+
+
+ACTIONS: tuple[Action, ...] = (
+    Action("dial", "Dial a caller into a conference", frozenset({OPERATOR, SUPERVISOR})),
+    Action("bulk_dial", "Dial an invite list", frozenset({OPERATOR, SUPERVISOR})),
+    Action("view_own_calls", "See the calls they dialed", frozenset({OPERATOR, SUPERVISOR})),
+    Action("view_all_calls", "See every operator's calls", frozenset({SUPERVISOR})),
+    Action("view_full_numbers", "See full phone numbers", frozenset({SUPERVISOR})),
+    Action("export_history", "Export the call history", frozenset({SUPERVISOR})),
+    Action(
+        "act_on_own_conference",
+        "Act on live participants of conferences they dialed into",
+        frozenset({OPERATOR, SUPERVISOR}),
+    ),
+    Action(
+        "act_on_any_conference",
+        "Act on live participants of any conference",
+        frozenset({SUPERVISOR}),
+    ),
+    Action("end_conference", "End a conference for everyone", frozenset({SUPERVISOR})),
+    Action("manage_own_presets", "Save their own dial presets", frozenset({OPERATOR, SUPERVISOR})),
+    Action("manage_shared_presets", "Manage shared dial presets", frozenset({SUPERVISOR})),
+    Action("view_webhook_health", "View webhook health", frozenset({SUPERVISOR})),
+    Action("reconcile", "Reconcile a call or conference with Twilio", frozenset({SUPERVISOR})),
+)
+ACTIONS_BY_CODENAME = {action.codename: action for action in ACTIONS}
+
+# Permissions live on DialRequest (the app's central record); see its Meta.
+PERMISSION_APP_LABEL = "conferences"
+PERMISSION_MODEL = "dialrequest"
+
+
+def permission_name(codename: str) -> str:
+    """The string for user.has_perm()."""
+    if codename not in ACTIONS_BY_CODENAME:
+        raise KeyError(f"{codename!r} is not in the action x role table")
+    return f"{PERMISSION_APP_LABEL}.{codename}"
+
+
+def user_can(user: User | AnonymousUser, codename: str) -> bool:
+    return bool(user.is_authenticated and user.has_perm(permission_name(codename)))
+
+
+def role_of(user: User | AnonymousUser) -> str | None:
+    """The user's highest role, for display."""
+    if not user.is_authenticated:
+        return None
+    names = set(user.groups.values_list("name", flat=True))
+    for role in (SUPERVISOR, OPERATOR):
+        if role in names:
+            return role
+    return None
+
+
+def sync_role_groups(**_: Any) -> None:
+    """Make the operator and supervisor groups hold exactly the permissions in ACTIONS."""
+    from conferences.models import DialRequest
+
+    content_type = ContentType.objects.get_for_model(DialRequest)
+    for action in ACTIONS:
+        Permission.objects.update_or_create(
+            content_type=content_type,
+            codename=action.codename,
+            defaults={"name": action.description},
+        )
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        wanted = [a.codename for a in ACTIONS if role in a.roles]
+        group.permissions.set(
+            Permission.objects.filter(content_type=content_type, codename__in=wanted)
+        )
+
+
+def markdown_table() -> str:
+    """The table as the README shows it (a test keeps the README in step)."""
+    lines = ["| action | operator | supervisor |", "| --- | --- | --- |"]
+    for action in ACTIONS:
+        marks = ["yes" if role in action.roles else "no" for role in ROLES]
+        lines.append(f"| {action.description} (`{action.codename}`) | {marks[0]} | {marks[1]} |")
+    return "\n".join(lines)

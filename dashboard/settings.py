@@ -1,0 +1,277 @@
+"""Settings for the conference dial-in dashboard, read from the environment.
+
+Every variable has a working local default (see .env.example); bad values stop the
+process at start with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import zoneinfo
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+
+from dashboard.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_sid,
+    env_str,
+    env_url,
+    secret_key_from,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+TESTING = "pytest" in sys.modules or env_bool("TESTING", False)
+SECRET_KEY = secret_key_from(os.environ, VAR_DIR / "secret_key")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+if TIME_ZONE not in zoneinfo.available_timezones():
+    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone name, not {TIME_ZONE!r}")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "axes",
+    "conferences",
+]
+
+MIDDLEWARE = [
+    "dashboard.observability.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "conferences.middleware.UserTimeZoneMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+WSGI_APPLICATION = "dashboard.wsgi.application"
+ASGI_APPLICATION = "dashboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "conferences.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "sqlite:///var/db.sqlite3")
+DATABASES = {"default": database_from_url(DATABASE_URL, base_dir=BASE_DIR)}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis and Celery -----------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "dashboard")
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
+if TESTING:
+    # Parallel test processes must not see each other's tasks, heartbeats or rate limits:
+    # each gets its own Redis database (1, 2, …; 0 stays for people) and queue name.
+    _worker_index = int(_XDIST_WORKER.removeprefix("gw") or 0)
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{1 + _worker_index}"
+    CELERY_TASK_DEFAULT_QUEUE = f"test-{_XDIST_WORKER or 'main'}"
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 60, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 90, minimum=2)
+# Redis redelivers an unacknowledged task only after the visibility timeout, and delivers
+# a task twice if its countdown is longer than that: keep the hard limit plus the longest
+# retry backoff well under it (checked below).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TIMEZONE = "UTC"
+WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+WORKER_HEARTBEAT_KEY_PREFIX = f"dashboard:{CELERY_TASK_DEFAULT_QUEUE}:worker-heartbeat:"
+
+DIAL_MAX_ATTEMPTS = env_int("DIAL_MAX_ATTEMPTS", 6, minimum=1)
+DIAL_RETRY_BASE_SECONDS = env_float("DIAL_RETRY_BASE_SECONDS", 1.0, minimum=0.0)
+DIAL_RETRY_MAX_SECONDS = env_float("DIAL_RETRY_MAX_SECONDS", 60.0, minimum=0.0)
+if CELERY_TASK_TIME_LIMIT + DIAL_RETRY_MAX_SECONDS >= CELERY_BROKER_VISIBILITY_TIMEOUT / 2:
+    raise ImproperlyConfigured(
+        "CELERY_VISIBILITY_TIMEOUT must be more than twice CELERY_TASK_TIME_LIMIT + "
+        "DIAL_RETRY_MAX_SECONDS, or Redis delivers slow and delayed tasks twice"
+    )
+
+# --- Twilio ---------------------------------------------------------------------------
+# With no account configured the app talks to the bundled sandbox (make run starts it).
+# These two values must equal conferences.sandbox.DEFAULT_ACCOUNT_SID/_AUTH_TOKEN; a test
+# checks it. They are not secrets: they open only the local sandbox.
+SANDBOX_ACCOUNT_SID = "AC00000000000000000000000000000001"
+SANDBOX_AUTH_TOKEN = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d"  # noqa: S105
+TWILIO_USES_SANDBOX = not os.environ.get("TWILIO_ACCOUNT_SID", "").strip()
+TWILIO_ACCOUNT_SID = env_sid("TWILIO_ACCOUNT_SID", SANDBOX_ACCOUNT_SID, "AC")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "") or (
+    SANDBOX_AUTH_TOKEN if TWILIO_USES_SANDBOX else ""
+)
+TWILIO_PREVIOUS_AUTH_TOKEN = env_str("TWILIO_PREVIOUS_AUTH_TOKEN", "")
+TWILIO_API_KEY_SID = env_sid("TWILIO_API_KEY_SID", "", "SK")
+TWILIO_API_KEY_SECRET = env_str("TWILIO_API_KEY_SECRET", "")
+TWILIO_API_BASE_URL = env_url(
+    "TWILIO_API_BASE_URL", "http://127.0.0.1:8010" if TWILIO_USES_SANDBOX else ""
+)
+TWILIO_CALLER_IDS = env_list("TWILIO_CALLER_IDS", ["+15005550006"] if TWILIO_USES_SANDBOX else [])
+TWILIO_CPS = env_float("TWILIO_CPS", 1.0, minimum=0.01)
+TWILIO_HTTP_TIMEOUT_SECONDS = env_float("TWILIO_HTTP_TIMEOUT_SECONDS", 15.0, minimum=0.1)
+if not TWILIO_AUTH_TOKEN and not (TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET):
+    raise ImproperlyConfigured(
+        "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET) must be set "
+        "when TWILIO_ACCOUNT_SID is"
+    )
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
+# Key for secrets kept until a call is placed (SIP passwords, account tokens in the
+# database); separate from SECRET_KEY so rotating one does not expose the other.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
+WEBHOOK_TRUST_FORWARDED_HEADERS = env_bool("WEBHOOK_TRUST_FORWARDED_HEADERS", False)
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+
+# --- Authentication and sessions ------------------------------------------------------
+AUTH_USER_MODEL = "conferences.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "conferences:dial"
+LOGOUT_REDIRECT_URL = "login"
+AUTHENTICATION_BACKENDS = [
+    # django-axes first, so a locked-out user is refused before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+SESSION_COOKIE_AGE = env_int("SESSION_HOURS", 8, minimum=1) * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Security headers -----------------------------------------------------------------
+SECURE_COOKIES = env_bool("SECURE_COOKIES", not DEBUG)
+SESSION_COOKIE_SECURE = SECURE_COOKIES
+CSRF_COOKIE_SECURE = SECURE_COOKIES
+# TLS redirect and HSTS belong to the reverse proxy in front of gunicorn; they can be
+# turned on here when there is none.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "font-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # Hashed names need collectstatic; tests and runserver serve the source files.
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if not (DEBUG or TESTING)
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Logging --------------------------------------------------------------------------
+LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "dashboard.observability.RequestIdFilter"},
+        "redact": {"()": "dashboard.observability.RedactSecretsFilter"},
+    },
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {"()": "dashboard.observability.JsonLinesFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "twilio": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test area."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+
+from conferences import roles
+from conferences.models import User
+
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Debian's Chromium, never a browser Playwright would download."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": "/usr/bin/chromium",
+        "args": CHROMIUM_FLAGS,
+    }
+
+
+@pytest.fixture
+def artifacts_dir(request: pytest.FixtureRequest) -> Path:
+    path = ARTIFACTS / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def make_user(username: str, role: str | None, *, is_staff: bool = False, **extra: Any) -> User:
+    roles.sync_role_groups()
+    user = User.objects.create_user(
+        username=username, password=PASSWORD, is_staff=is_staff, **extra
+    )
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def operator(db: None) -> User:
+    return make_user("olivia", roles.OPERATOR)
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return make_user("sam", roles.SUPERVISOR, is_staff=True)
+
+
+@pytest.fixture
+def redis_db() -> Iterator[Any]:
+    """This test process's own Redis database, emptied before and after."""
+    from conferences.heartbeat import redis_client
+
+    client = redis_client()
+    client.flushdb()
+    yield client
+    client.flushdb()
