@@ -1,9 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from conferences.models import User
+from conferences import roles
+from conferences.models import (
+    RelayAllowedHost,
+    RelayDelivery,
+    User,
+    WebhookRejection,
+)
 
 
 @admin.register(User)
@@ -13,3 +22,81 @@ class UserAdmin(BaseUserAdmin):
         ("Preferences", {"fields": ("time_zone",)}),
     )
     list_display = ("username", "email", "is_staff", "is_active", "time_zone")
+
+
+# --- Webhook rejections and relays (issue 8) ------------------------------------------
+
+
+class SupervisorsManage(admin.ModelAdmin):
+    """Open to supervisors (their role, not per-model permissions) and superusers."""
+
+    def _is_supervisor(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(
+            user.is_active and (user.is_superuser or roles.role_of(user) == roles.SUPERVISOR)
+        )
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._is_supervisor(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._is_supervisor(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_supervisor(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._is_supervisor(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._is_supervisor(request)
+
+
+@admin.register(RelayAllowedHost)
+class RelayAllowedHostAdmin(SupervisorsManage):
+    list_display = ("host", "port", "active", "note", "created_by", "created_at")
+    list_filter = ("active",)
+    search_fields = ("host", "note")
+    readonly_fields = ("created_by", "created_at")
+
+    def save_model(
+        self, request: HttpRequest, obj: RelayAllowedHost, form: Any, change: bool
+    ) -> None:
+        if not change and request.user.is_authenticated:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnly(SupervisorsManage):
+    """Records the app writes itself: supervisors may look, nobody edits."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(RelayDelivery)
+class RelayDeliveryAdmin(ReadOnly):
+    list_display = (
+        "event",
+        "url",
+        "method",
+        "status",
+        "attempts",
+        "last_status_code",
+        "created_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("url",)
+
+
+@admin.register(WebhookRejection)
+class WebhookRejectionAdmin(ReadOnly):
+    list_display = ("hour", "kind", "reason", "count", "last_at")
+    list_filter = ("kind", "reason")
+    date_hierarchy = "hour"

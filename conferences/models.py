@@ -119,6 +119,28 @@ class DialStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# Forward order of a dial's states; every final state ranks last (first final one wins).
+DIAL_STATUS_RANK: dict[str, int] = {
+    DialStatus.PENDING: 0,
+    DialStatus.PLACING: 1,
+    DialStatus.QUEUED: 2,
+    DialStatus.INITIATED: 3,
+    DialStatus.RINGING: 4,
+    DialStatus.IN_PROGRESS: 5,
+    DialStatus.COMPLETED: 6,
+    DialStatus.BUSY: 6,
+    DialStatus.NO_ANSWER: 6,
+    DialStatus.CANCELED: 6,
+    DialStatus.FAILED: 6,
+}
+
+
+def statuses_before(status: str) -> list[str]:
+    """The states a dial may move from to reach `status` (the forward-only rule)."""
+    rank = DIAL_STATUS_RANK[status]
+    return [name for name, other in DIAL_STATUS_RANK.items() if other < rank]
+
+
 FINAL_DIAL_STATUSES = frozenset(
     {
         DialStatus.COMPLETED,
@@ -155,6 +177,10 @@ class DialRequest(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(null=True, blank=True)
     placed_by_check = models.CharField(max_length=32, blank=True)
+    # Set when an attempt may have reached Twilio without us learning the result: the next
+    # run must look for the call before it may create one again.
+    needs_verification = models.BooleanField(default=False)
+    failure_reason = models.TextField(blank=True)
 
     call_sid = models.CharField(max_length=34, blank=True, db_index=True)
     participant_status = models.CharField(max_length=16, blank=True)
@@ -177,10 +203,13 @@ class DialRequest(models.Model):
     muted = models.BooleanField(null=True, blank=True)
     hold = models.BooleanField(null=True, blank=True)
     coaching = models.BooleanField(null=True, blank=True)
-    # Highest SequenceNumber applied per toggle, so out-of-order events cannot flip it back.
-    toggle_sequences = models.JSONField(default=dict, blank=True)
     recording_sid = models.CharField(max_length=34, blank=True)
     recording_duration_seconds = models.IntegerField(null=True, blank=True)
+    # The conference SequenceNumber that set muted/hold/coaching: a toggle only takes the
+    # value of a later event, so callbacks arriving out of order cannot flip it back.
+    muted_sequence = models.IntegerField(null=True, blank=True)
+    hold_sequence = models.IntegerField(null=True, blank=True)
+    coaching_sequence = models.IntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -264,6 +293,13 @@ class CallbackEvent(models.Model):
     unknown_value = models.BooleanField(
         default=False, help_text="Well signed but carrying a value this app does not know yet."
     )
+    # The dial id in the callback URL, kept even when it names no dial: relays follow the
+    # URL (Twilio only calls the first participant's conference URL), not the correlation.
+    dial_id_in_url = models.PositiveBigIntegerField(null=True, blank=True)
+    orphaned = models.BooleanField(
+        default=False,
+        help_text="Well signed, but the dial id in its URL names no dial of that account.",
+    )
 
     class Meta:
         indexes = [
@@ -284,3 +320,151 @@ class CallbackEvent(models.Model):
         if isinstance(value, list):
             return str(value[-1]) if value else default
         return str(value)
+
+
+# --- Webhook rejections and relays (issue 8) ------------------------------------------
+
+
+class WebhookRejectionReason(models.TextChoices):
+    MISSING_SIGNATURE = "missing-signature", "No X-Twilio-Signature header"
+    UNKNOWN_ACCOUNT = "unknown-account", "AccountSid of no configured account"
+    BAD_SIGNATURE = "bad-signature", "Signature does not match"
+    MALFORMED = "malformed", "Missing the identifiers its kind needs"
+    TOO_LARGE = "too-large", "Body over WEBHOOK_MAX_BODY_BYTES"
+
+
+class WebhookRejection(models.Model):
+    """How many callbacks were refused per kind, hour and reason; nothing else is kept."""
+
+    kind = models.CharField(max_length=24, choices=CallbackKind.choices)
+    hour = models.DateTimeField()
+    reason = models.CharField(max_length=24, choices=WebhookRejectionReason.choices)
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "hour", "reason"], name="one_rejection_counter_per_hour"
+            ),
+        ]
+        ordering = ["-hour", "kind", "reason"]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.reason} on {self.kind} at {self.hour:%Y-%m-%d %H}:00"
+
+
+class RelayAllowedHost(models.Model):
+    """A host operators may have their callbacks relayed to; supervisors keep the list."""
+
+    host = models.CharField(max_length=253, help_text="Exact host name, e.g. hooks.example.com")
+    port = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty allows the scheme's default port only."
+    )
+    active = models.BooleanField(default=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["host", "port"], name="unique_relay_host_port"),
+            models.UniqueConstraint(
+                fields=["host"],
+                condition=models.Q(port__isnull=True),
+                name="unique_relay_host_default_port",
+            ),
+        ]
+        ordering = ["host", "port"]
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}" if self.port else self.host
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Host names compare case-insensitively; store them one way so lookups stay exact.
+        self.host = self.host.strip().lower().rstrip(".")
+        super().save(*args, **kwargs)
+
+
+class RelayDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Gave up"
+    REFUSED = "refused", "Refused (not allowed)"
+
+
+class RelayDelivery(models.Model):
+    """One callback forwarded to an operator's own URL: its attempts and outcome."""
+
+    event = models.OneToOneField(
+        CallbackEvent, on_delete=models.CASCADE, related_name="relay_delivery"
+    )
+    dial = models.ForeignKey(
+        DialRequest, null=True, blank=True, on_delete=models.CASCADE, related_name="relays"
+    )
+    url = models.CharField(max_length=2000)
+    method = models.CharField(max_length=4, default="POST")
+    status = models.CharField(
+        max_length=16, choices=RelayDeliveryStatus.choices, default=RelayDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.IntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"relay of event #{self.event_id} to {self.url}: {self.status}"
+
+
+# --- Audit trail ----------------------------------------------------------------------
+
+
+class AuditEntry(models.Model):
+    """Who did what to which record, and how it ended. Append-only: the app never edits or
+    deletes an entry (the admin shows them read-only)."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_entries",
+    )
+    action = models.CharField(max_length=40, db_index=True)
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    dial = models.ForeignKey(
+        DialRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    conference = models.ForeignKey(
+        Conference, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_entries"
+    )
+    outcome = models.CharField(max_length=16, default="ok")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["actor", "-at"]),
+            models.Index(fields=["conference", "-at"]),
+            models.Index(fields=["dial", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        target = f"{self.target_type}#{self.target_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {target}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not kwargs.pop("allow_update", False):
+            raise ValueError("audit entries are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("audit entries are append-only")

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from django.urls import path
 
-from conferences import views
+from conferences import history_urls, live_urls, ops_urls, views
 
 app_name = "conferences"
 
+# Each area keeps its routes in its own module; all share the "conferences" namespace.
 urlpatterns = [
     path("", views.dial, name="dial"),
-    path("history/", views.history, name="history"),
-    path("conferences/", views.conference_list, name="conference-list"),
+    *history_urls.urlpatterns,
+    *live_urls.urlpatterns,
+    *ops_urls.urlpatterns,
 ]

@@ -111,8 +111,10 @@ _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "") if TESTING else ""
 if TESTING:
     # Parallel test processes must not see each other's tasks, heartbeats or rate limits:
     # each gets its own Redis database (1, 2, …; 0 stays for people) and queue name.
+    # TEST_REDIS_DB_OFFSET lets two test runs on one machine stay apart too.
     _worker_index = int(_XDIST_WORKER.removeprefix("gw") or 0)
-    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{1 + _worker_index}"
+    _redis_db = 1 + env_int("TEST_REDIS_DB_OFFSET", 0, minimum=0, maximum=13) + _worker_index
+    REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
     CELERY_TASK_DEFAULT_QUEUE = f"test-{_XDIST_WORKER or 'main'}"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_SERIALIZER = "json"
@@ -131,13 +133,45 @@ CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600, mi
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Our LOGGING config writes to stderr; Celery's redirect would swallow task logs.
+CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_ROUTES = {"conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 WORKER_HEARTBEAT_KEY_PREFIX = f"dashboard:{CELERY_TASK_DEFAULT_QUEUE}:worker-heartbeat:"
 
 DIAL_MAX_ATTEMPTS = env_int("DIAL_MAX_ATTEMPTS", 6, minimum=1)
 DIAL_RETRY_BASE_SECONDS = env_float("DIAL_RETRY_BASE_SECONDS", 1.0, minimum=0.0)
 DIAL_RETRY_MAX_SECONDS = env_float("DIAL_RETRY_MAX_SECONDS", 60.0, minimum=0.0)
+# After an attempt with an unknown outcome, wait this long before looking for the call:
+# a call queued behind the account's CPS appears late in the Calls list.
+DIAL_VERIFY_GRACE_SECONDS = env_float("DIAL_VERIFY_GRACE_SECONDS", 5.0, minimum=0.0)
+# A pending dial not picked up this long after it was due is re-enqueued by the sweeper.
+DIAL_LOST_AFTER_SECONDS = env_int("DIAL_LOST_AFTER_SECONDS", 30, minimum=1)
+# A dial not placed this long after it was submitted fails with a reason.
+DIAL_DEADLINE_SECONDS = env_int("DIAL_DEADLINE_SECONDS", 600, minimum=10)
+# A claim whose heartbeat is older than this belongs to a dead worker (default: the hard
+# time limit plus a margin, so a live task is never taken for dead).
+DIAL_STALE_CLAIM_SECONDS = env_float(
+    "DIAL_STALE_CLAIM_SECONDS", CELERY_TASK_TIME_LIMIT + 15.0, minimum=1.0
+)
+# Pace a little under the account's CPS: request timing jitter must never put more than
+# CPS calls into one second at Twilio.
+DIAL_PACING_MARGIN = env_float("DIAL_PACING_MARGIN", 0.04, minimum=0.0)
+SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-dials": {
+        "task": "conferences.tasks.sweep_dials",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+        # A sweep nobody ran in time is replaced by the next one, never piled up.
+        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
+    "resend-pending-relays": {
+        "task": "conferences.relay.resend_pending_relays",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
+}
 if CELERY_TASK_TIME_LIMIT + DIAL_RETRY_MAX_SECONDS >= CELERY_BROKER_VISIBILITY_TIMEOUT / 2:
     raise ImproperlyConfigured(
         "CELERY_VISIBILITY_TIMEOUT must be more than twice CELERY_TASK_TIME_LIMIT + "
@@ -174,6 +208,13 @@ PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
 # database); separate from SECRET_KEY so rotating one does not expose the other.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
 WEBHOOK_TRUST_FORWARDED_HEADERS = env_bool("WEBHOOK_TRUST_FORWARDED_HEADERS", False)
+# Operators' own callback URLs get our callbacks relayed: only to allow-listed hosts, never
+# to private addresses (RELAY_ALLOW_PRIVATE_ADDRESSES is for tests and closed networks).
+RELAY_ALLOW_PRIVATE_ADDRESSES = env_bool("RELAY_ALLOW_PRIVATE_ADDRESSES", False)
+RELAY_MAX_ATTEMPTS = env_int("RELAY_MAX_ATTEMPTS", 6, minimum=1)
+RELAY_TIMEOUT_SECONDS = env_float("RELAY_TIMEOUT_SECONDS", 5.0, minimum=0.5)
+RELAY_RETRY_BASE_SECONDS = env_float("RELAY_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
+RELAY_RETRY_MAX_SECONDS = env_float("RELAY_RETRY_MAX_SECONDS", 60.0, minimum=0.0)
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 
 # --- Authentication and sessions ------------------------------------------------------

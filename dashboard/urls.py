@@ -8,6 +8,7 @@ from conferences import health
 
 urlpatterns = [
     path("", include("conferences.urls")),
+    path("webhooks/", include("conferences.webhook_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.liveness, name="healthz"),

@@ -39,7 +39,12 @@ def test_responses_carry_a_request_id(client):
 
 
 def test_deploy_check_is_clean_apart_from_what_the_reverse_proxy_provides():
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    # A test-only switch (async-unsafe DB access for Playwright tests) must not leak into it.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PYTEST") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     env.update(
         DEBUG="false",
         SECRET_KEY="x" * 20 + "Q9v!k2#Lm8@pR4$tZ7^wY1&hN5*bC3(dF6)gJ0",

@@ -1,0 +1,86 @@
+"""Twilio accounts: the environment's account is the default; others live in the admin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from conferences import crypto
+from conferences.models import TwilioAccount
+
+
+@dataclass(frozen=True)
+class AccountCredentials:
+    """What the gateway needs to call Twilio as one account. Never logged or rendered."""
+
+    account_sid: str
+    username: str  # the account SID, or an API key SID
+    password: str  # the auth token, or the API key secret
+    api_base_url: str
+
+    def __repr__(self) -> str:
+        return f"AccountCredentials({self.account_sid}, username={self.username})"
+
+
+def default_account() -> TwilioAccount:
+    """The account from the environment, created or brought in line with it."""
+    sid = settings.TWILIO_ACCOUNT_SID
+    account = TwilioAccount.objects.filter(account_sid=sid).first()
+    if account is None:
+        try:
+            with transaction.atomic():
+                TwilioAccount.objects.filter(is_default=True).update(is_default=False)
+                account = TwilioAccount.objects.create(
+                    name="Sandbox" if settings.TWILIO_USES_SANDBOX else "Default",
+                    account_sid=sid,
+                    is_default=True,
+                    calls_per_second=settings.TWILIO_CPS,
+                    caller_ids=list(settings.TWILIO_CALLER_IDS),
+                    auth_token_encrypted=crypto.encrypt(settings.TWILIO_AUTH_TOKEN),
+                    previous_auth_token_encrypted=crypto.encrypt(
+                        settings.TWILIO_PREVIOUS_AUTH_TOKEN
+                    ),
+                    api_key_sid=settings.TWILIO_API_KEY_SID,
+                    api_key_secret_encrypted=crypto.encrypt(settings.TWILIO_API_KEY_SECRET),
+                )
+        except IntegrityError:  # another process created it first
+            account = TwilioAccount.objects.get(account_sid=sid)
+        return account
+    # The environment wins for its own account: a rotated token takes effect on restart.
+    if crypto.decrypt(account.auth_token_encrypted) != settings.TWILIO_AUTH_TOKEN:
+        account.auth_token_encrypted = crypto.encrypt(settings.TWILIO_AUTH_TOKEN)
+        account.previous_auth_token_encrypted = crypto.encrypt(settings.TWILIO_PREVIOUS_AUTH_TOKEN)
+        account.save(update_fields=["auth_token_encrypted", "previous_auth_token_encrypted"])
+    return account
+
+
+def credentials(account: TwilioAccount) -> AccountCredentials:
+    if account.api_key_sid and account.api_key_secret_encrypted:
+        username, password = (
+            account.api_key_sid,
+            crypto.decrypt(account.api_key_secret_encrypted),
+        )
+    else:
+        username, password = account.account_sid, crypto.decrypt(account.auth_token_encrypted)
+    return AccountCredentials(
+        account_sid=account.account_sid,
+        username=username,
+        password=password,
+        api_base_url=settings.TWILIO_API_BASE_URL,
+    )
+
+
+def signing_tokens(account_sid: str) -> list[str]:
+    """Auth tokens that may have signed a callback from this account (current, then previous)."""
+    if account_sid == settings.TWILIO_ACCOUNT_SID:
+        default_account()  # make sure the environment's account exists with its current token
+    account = TwilioAccount.objects.filter(account_sid=account_sid).first()
+    if account is None:
+        return []
+    tokens = [
+        crypto.decrypt(account.auth_token_encrypted),
+        crypto.decrypt(account.previous_auth_token_encrypted),
+    ]
+    return [token for token in tokens if token]

@@ -1,0 +1,254 @@
+"""HTTP plumbing: Basic auth, faults around each API request, inspection endpoints.
+
+Real API paths live under /2010-04-01/; the sandbox's own endpoints under /_sandbox/.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from conferences.sandbox import errors, page
+from conferences.sandbox.api import Route, route
+from conferences.sandbox.errors import ApiError
+from conferences.sandbox.faults import Faults, RequestFaults
+from conferences.sandbox.state import SandboxAccount
+
+if TYPE_CHECKING:
+    from conferences.sandbox.service import Sandbox
+
+FormDict = dict[str, list[str]]
+
+
+class SandboxHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Hanging requests must not keep stop() waiting.
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        super().__init__(address, SandboxRequestHandler)
+
+
+class SandboxRequestHandler(BaseHTTPRequestHandler):
+    server: SandboxHTTPServer
+    server_version = "TwilioSandbox/1.0"
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # Replaced by one line per request in _log(); the default would duplicate it.
+        return
+
+    # ----------------------------------------------------------------- dispatch
+
+    def _dispatch(self, method: str) -> None:
+        started = time.monotonic()
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query, keep_blank_values=True)
+        form = self._read_form()
+        status: int | None
+        if parts.path == "/_sandbox" or parts.path.startswith("/_sandbox/"):
+            status = self._inspection(method, parts.path, query)
+        else:
+            status = self._api(method, parts.path, query, form, started)
+        self._log(method, parts.path, status, started)
+
+    def _read_form(self) -> FormDict:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._raw_body = self.rfile.read(length) if length > 0 else b""
+        content_type = self.headers.get("Content-Type", "")
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            return parse_qs(self._raw_body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {}
+
+    def _log(self, method: str, path: str, status: int | None, started: float) -> None:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        shown = "-" if status is None else str(status)
+        # Never the Authorization header, never the body (SipAuthPassword lives there).
+        self.server.sandbox.log(
+            f'{self.client_address[0]} "{method} {path}" {shown} {elapsed_ms:.0f}ms'
+        )
+
+    # ----------------------------------------------------------------- the Twilio API
+
+    def _api(
+        self, method: str, path: str, query: FormDict, form: FormDict, started: float
+    ) -> int | None:
+        sandbox = self.server.sandbox
+        account: SandboxAccount | None = None
+        status: int | None
+        hang_seconds = 0.0
+        error_code = None
+        try:
+            matched = route(path)
+            if matched is None:
+                raise errors.not_found(path)
+            account = self._authenticate()
+            if account is None or account.sid != matched.account_sid:
+                raise errors.authentication_failed()
+            status, hang_seconds = self._api_as(method, matched, account, query, form)
+        except ApiError as error:
+            status, error_code = error.status, error.code
+            self._send_json(error.status, error.body())
+        sandbox.journal.record_request(
+            method=method,
+            path=path,
+            query=query,
+            params=form,
+            account_sid=account.sid if account else None,
+            status=status,
+            error_code=error_code,
+            duration_ms=(time.monotonic() - started) * 1000,
+        )
+        if hang_seconds:
+            # The participant exists and its call is under way; the answer never comes.
+            sandbox.stopping.wait(hang_seconds)
+            self.close_connection = True
+        return status
+
+    def _api_as(
+        self,
+        method: str,
+        matched: Route,
+        account: SandboxAccount,
+        query: FormDict,
+        form: FormDict,
+    ) -> tuple[int | None, float]:
+        """Answer the request; (None, seconds) means: hang that long, never answer."""
+        sandbox = self.server.sandbox
+        faults: Faults = sandbox.decider.faults
+        if not sandbox.gate.enter(account.sid, faults.max_concurrent_requests):
+            raise errors.too_many_requests()
+        try:
+            planned = self._request_faults(method, matched, form)
+            if planned.delay_seconds:
+                sandbox.stopping.wait(planned.delay_seconds)
+            if planned.error_status is not None:
+                raise ApiError(
+                    planned.error_status,
+                    20000 + planned.error_status,
+                    "Service Unavailable" if planned.error_status == 503 else "Internal Error",
+                )
+            answer = sandbox.api.handle(method, matched, query, form)
+        finally:
+            sandbox.gate.leave(account.sid)
+        if answer.created_call_sid is not None and planned.hang_seconds:
+            return None, planned.hang_seconds
+        if answer.body is None:
+            self._send_empty(answer.status)
+        else:
+            self._send_json(answer.status, answer.body)
+        return answer.status, 0.0
+
+    def _request_faults(self, method: str, matched: Route, form: FormDict) -> RequestFaults:
+        sandbox = self.server.sandbox
+        creates = matched.name == "participants" and method == "POST"
+        to: str | None
+        label: str | None
+        if creates:
+            to = next(iter(form.get("To", [])), None)
+            label = next(iter(form.get("Label", [])), None)
+            named = True
+        else:
+            to, label, named = sandbox.subject_of(matched)
+        return sandbox.decider.for_request(to=to, label=label, named=named, creates=creates)
+
+    def _authenticate(self) -> SandboxAccount | None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, encoded = header.partition(" ")
+        if scheme.lower() != "basic" or not encoded:
+            return None
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        username, _, password = decoded.partition(":")
+        return self.server.sandbox.store.authenticate(username, password)
+
+    # ----------------------------------------------------------------- /_sandbox/
+
+    def _inspection(self, method: str, path: str, query: FormDict) -> int:
+        sandbox = self.server.sandbox
+        endpoint = path.removeprefix("/_sandbox").strip("/")
+        filters = {name: values[0] for name, values in query.items() if values}
+        if endpoint == "" and method == "GET":
+            return self._send_html(200, page.render(sandbox.store, sandbox.url))
+        if endpoint == "health" and method == "GET":
+            return self._send_json(200, {"status": "ok"})
+        if endpoint == "requests" and method == "GET":
+            return self._send_json(200, {"requests": sandbox.journal.requests(filters)})
+        if endpoint == "callbacks" and method == "GET":
+            return self._send_json(200, {"callbacks": sandbox.journal.callbacks(filters)})
+        if endpoint == "reset" and method == "POST":
+            sandbox.reset()
+            return self._send_json(200, {"reset": True})
+        if endpoint == "faults":
+            return self._faults(method)
+        return self._send_json(404, {"error": f"no sandbox endpoint {method} {path}"})
+
+    def _faults(self, method: str) -> int:
+        sandbox = self.server.sandbox
+        if method == "DELETE":
+            sandbox.set_faults(Faults())
+        elif method == "POST":
+            try:
+                data = json.loads(self._raw_body or b"{}")
+                sandbox.set_faults(Faults.from_json(data))
+            except (ValueError, TypeError) as exc:
+                return self._send_json(400, {"error": str(exc)})
+        elif method != "GET":
+            return self._send_json(405, {"error": "use GET, POST or DELETE"})
+        return self._send_json(200, sandbox.decider.faults.to_json())
+
+    # ----------------------------------------------------------------- answers
+
+    def _send_json(self, status: int, body: Mapping[str, Any]) -> int:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self._common_headers(status)
+        self.end_headers()
+        self.wfile.write(payload)
+        return status
+
+    def _send_html(self, status: int, html: str) -> int:
+        payload = html.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        return status
+
+    def _send_empty(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self._common_headers(status)
+        self.end_headers()
+
+    def _common_headers(self, status: int) -> None:
+        self.send_header("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="Twilio API"')

@@ -1,0 +1,139 @@
+"""Real Celery workers against real Redis, the real sandbox and this test's database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from conferences.sandbox import Sandbox
+
+BASE = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05) -> Any:
+    """Poll until `condition()` is truthy; fail with its last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(host="127.0.0.1", port=0, speed=50.0, seed=7)
+    box.start()
+    yield box
+    box.stop()
+
+
+class Workers:
+    """Starts `celery worker` processes wired to this test's database, Redis db and queue."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, *, concurrency: int = 2, name: str | None = None) -> subprocess.Popen[bytes]:
+        from conferences.heartbeat import read_heartbeats
+
+        name = name or f"w{len(self.processes)}"
+        before = {beat.worker for beat in read_heartbeats()}
+        log = (self.log_dir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "worker",
+                "--queues",
+                self.env["CELERY_QUEUE"],
+                "--concurrency",
+                str(concurrency),
+                "--hostname",
+                f"{name}@%h",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=BASE,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
+        wait_for(
+            lambda: {beat.worker for beat in read_heartbeats()} - before,
+            timeout=60,
+            interval=0.1,
+        )
+        return process
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker and its pool children, as a crashed machine would."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def workers(
+    transactional_db: None,
+    live_server: Any,
+    sandbox: Sandbox,
+    settings: Any,
+    redis_db: Any,
+    artifacts_dir: Path,
+) -> Iterator[Workers]:
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.TWILIO_API_BASE_URL = sandbox.url
+    db = connection.settings_dict
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        TESTING="false",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
+        PUBLIC_BASE_URL=live_server.url,
+        TWILIO_API_BASE_URL=sandbox.url,
+        TWILIO_HTTP_TIMEOUT_SECONDS="2",
+        DIAL_RETRY_BASE_SECONDS="0.2",
+        DIAL_RETRY_MAX_SECONDS="2",
+        DIAL_MAX_ATTEMPTS="10",
+        DIAL_VERIFY_GRACE_SECONDS="0.5",
+        DIAL_STALE_CLAIM_SECONDS="4",
+        WORKER_HEARTBEAT_SECONDS="0.5",
+        CELERY_TASK_SOFT_TIME_LIMIT="20",
+        CELERY_TASK_TIME_LIMIT="30",
+    )
+    pool = Workers(env, artifacts_dir)
+    yield pool
+    pool.stop_all()
