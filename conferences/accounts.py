@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -72,8 +73,32 @@ def credentials(account: TwilioAccount) -> AccountCredentials:
     )
 
 
+# Every callback needs its account's tokens: keep them in memory briefly instead of a query
+# and two decryptions per request. A rotated token takes effect within this many seconds.
+SIGNING_TOKENS_CACHE_SECONDS = 30.0
+_signing_tokens_cache: dict[str, tuple[float, list[str]]] = {}
+
+
 def signing_tokens(account_sid: str) -> list[str]:
     """Auth tokens that may have signed a callback from this account (current, then previous)."""
+    cached = _signing_tokens_cache.get(account_sid)
+    if cached is not None and time.monotonic() - cached[0] < SIGNING_TOKENS_CACHE_SECONDS:
+        return cached[1]
+    tokens = _load_signing_tokens(account_sid)
+    if tokens:  # unknown accounts are looked up again: one may be added in the admin
+        _signing_tokens_cache[account_sid] = (time.monotonic(), tokens)
+    return tokens
+
+
+def forget_signing_tokens() -> None:
+    _signing_tokens_cache.clear()
+
+
+def forget_signing_tokens_on_change(**_: object) -> None:
+    forget_signing_tokens()
+
+
+def _load_signing_tokens(account_sid: str) -> list[str]:
     if account_sid == settings.TWILIO_ACCOUNT_SID:
         default_account()  # make sure the environment's account exists with its current token
     account = TwilioAccount.objects.filter(account_sid=account_sid).first()

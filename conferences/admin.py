@@ -8,6 +8,8 @@ from django.http import HttpRequest
 
 from conferences import roles
 from conferences.models import (
+    AuditEntry,
+    CallbackTally,
     RelayAllowedHost,
     RelayDelivery,
     User,
@@ -99,4 +101,29 @@ class RelayDeliveryAdmin(ReadOnly):
 class WebhookRejectionAdmin(ReadOnly):
     list_display = ("hour", "kind", "reason", "count", "last_at")
     list_filter = ("kind", "reason")
+    date_hierarchy = "hour"
+
+
+# --- Audit trail and webhook tallies (issue 12) ---------------------------------------
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnly):
+    """Read-only for everyone, superusers included: the trail is append-only."""
+
+    list_display = ("at", "actor", "action", "target_type", "target_id", "outcome")
+    list_filter = ("action", "outcome")
+    search_fields = ("action", "target_id", "actor__username")
+    date_hierarchy = "at"
+    list_select_related = ("actor",)
+    actions = None  # not even the bulk delete a read-only admin would hide anyway
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        return [field.name for field in AuditEntry._meta.fields]
+
+
+@admin.register(CallbackTally)
+class CallbackTallyAdmin(ReadOnly):
+    list_display = ("hour", "kind", "measure", "count", "last_at")
+    list_filter = ("kind", "measure")
     date_hierarchy = "hour"

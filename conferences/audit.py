@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import QuerySet
 
 from conferences.models import AuditEntry, Conference, DialRequest, User
 
@@ -33,6 +36,14 @@ class AuditAction:
     EXPORT = "export"
     LISTEN_RECORDING = "listen-recording"
     PURGE = "purge"
+    WEBHOOK_SELF_TEST = "webhook-self-test"
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Every action name, for filters."""
+        return sorted(
+            value for key, value in vars(cls).items() if key.isupper() and isinstance(value, str)
+        )
 
 
 def record(
@@ -65,3 +76,44 @@ def record(
     )
     logger.info("audit: %s %s %s#%s %s", entry.actor, action, target_type, target_id, outcome)
     return entry
+
+
+# --- Reading the trail (issue 12: the supervisors' /ops/audit/ page) -------------------
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """What a supervisor narrows the trail to; empty values leave a filter out."""
+
+    actor_id: int | None = None
+    conference: str = ""  # a conference id, or part of its name
+    action: str = ""
+    date_from: date | None = None  # inclusive, in `zone`
+    date_to: date | None = None  # inclusive, in `zone`
+
+
+def filtered_entries(filters: AuditFilters, *, zone: tzinfo) -> QuerySet[AuditEntry]:
+    """Entries matching the filters, newest first, with what the page shows joined in."""
+    entries = AuditEntry.objects.select_related("actor", "dial", "conference").order_by(
+        "-at", "-pk"
+    )
+    if filters.actor_id is not None:
+        entries = entries.filter(actor_id=filters.actor_id)
+    if filters.action:
+        entries = entries.filter(action=filters.action)
+    conference = filters.conference.strip()
+    if conference.isdigit():
+        entries = entries.filter(conference_id=int(conference))
+    elif conference:
+        entries = entries.filter(conference__friendly_name__icontains=conference)
+    if filters.date_from is not None:
+        entries = entries.filter(at__gte=datetime.combine(filters.date_from, time.min, zone))
+    if filters.date_to is not None:
+        next_day = filters.date_to + timedelta(days=1)
+        entries = entries.filter(at__lt=datetime.combine(next_day, time.min, zone))
+    return entries
+
+
+def actors() -> QuerySet[User]:
+    """People who appear in the trail, for the filter's choices."""
+    return User.objects.filter(audit_entries__isnull=False).distinct().order_by("username")

@@ -427,7 +427,7 @@ def record_callback(
     received_at: datetime | None = None,
 ) -> RecordedCallback:
     """Store a verified callback once, apply it and schedule its relay, in one transaction."""
-    from conferences import relay  # relay reads this module's table
+    from conferences import metrics, relay  # both read this module's tables
 
     stored_params = storable_params(params)
     reading = read_callback(kind, stored_params)
@@ -459,7 +459,9 @@ def record_callback(
             duplicate = CallbackEvent.objects.filter(dedupe_key=event.dedupe_key).first()
             if duplicate is None:
                 raise
+            metrics.count_duplicate(kind)  # issue 12: webhook health
             return RecordedCallback(event=duplicate, created=False)
+        metrics.note_arrival_order(event)  # issue 12: webhook health
         try:
             with transaction.atomic():
                 apply_event(event)
@@ -488,11 +490,12 @@ def apply_event(event: CallbackEvent) -> None:
     Conference rows are always updated before dial rows, so concurrent callbacks take
     row locks in one order and cannot deadlock.
     """
-    if event.kind not in REQUIRED_PARAMETERS:
-        return  # e.g. "reconciled": written by its own service, not by a callback
-    reading = read_callback(event.kind, event.params)
+    kind = applied_kind(event)
+    if kind not in REQUIRED_PARAMETERS:
+        return
+    reading = read_callback(kind, event.params)
     moment = reading.timestamp or event.received_at
-    if event.conference_id is not None and event.kind == CallbackKind.CONFERENCE:
+    if event.conference_id is not None and kind == CallbackKind.CONFERENCE:
         _apply_to_conference(event.conference_id, reading, moment)
     if event.dial_id is None:
         return
@@ -505,14 +508,27 @@ def apply_event(event: CallbackEvent) -> None:
     if reading.call_sid:
         # A dial that holds another CallSid is not changed by this call's callbacks.
         rows = rows.filter(call_sid=reading.call_sid)
-    if event.kind == CallbackKind.CALL_STATUS:
+    if kind == CallbackKind.CALL_STATUS:
         _apply_call_status(rows, reading, moment)
-    elif event.kind == CallbackKind.CONFERENCE:
+    elif kind == CallbackKind.CONFERENCE:
         _apply_participant_event(rows, reading, moment)
-    elif event.kind == CallbackKind.RECORDING:
+    elif kind == CallbackKind.RECORDING:
         _apply_recording(rows, reading)
-    elif event.kind == CallbackKind.AMD:
+    elif kind == CallbackKind.AMD:
         _set_answered_by(rows, reading.event)
+
+
+# A reconciled event (issue 12, conferences/reconcile.py) states what the API said in the
+# words of the callback kind it stands in for, named by this parameter, so the very same
+# forward-only rules apply it.
+RECONCILED_AS = "ReconciledAs"
+
+
+def applied_kind(event: CallbackEvent) -> str:
+    """The callback kind whose rules apply to the event; a reconciled one names its own."""
+    if event.kind == CallbackKind.RECONCILED:
+        return param_value(event.params, RECONCILED_AS)
+    return event.kind
 
 
 def advance_dial_status(dial_id: int, status: DialStatus, **fields: Any) -> bool:

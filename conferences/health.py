@@ -10,10 +10,11 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from conferences import heartbeat
+from conferences import heartbeat, metrics
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,41 @@ def _redis_and_workers() -> tuple[dict[str, object], dict[str, object]]:
     return {"ok": True, "detail": "ok"}, worker_report
 
 
+def _report(findings: list[metrics.Finding], fine: str, **figures: object) -> dict[str, object]:
+    return {
+        "ok": not any(f.level == metrics.Level.PROBLEM for f in findings),
+        "detail": " ".join(f.text for f in findings) or fine,
+        "problems": [{"level": f.level, "text": f.text} for f in findings],
+        **figures,
+    }
+
+
+def _callbacks_and_dials() -> dict[str, dict[str, object]]:
+    """The webhook health page's findings, in words (issue 12)."""
+    now = timezone.now()
+    last = metrics.last_callback_at()
+    age = round((now - last).total_seconds(), 1) if last else None
+    queue = metrics.queue_state(now)
+    return {
+        "callbacks": _report(
+            metrics.callback_findings(now),
+            f"last callback {age:.0f} s ago" if age is not None else "no callback yet",
+            last_callback_age_seconds=age,
+        ),
+        "dials": _report(
+            metrics.queue_findings(now, queue),
+            "no dial waits for a worker",
+            queue_length=queue.length,
+            waiting_for_worker=queue.waiting,
+            oldest_waiting_seconds=(
+                round(queue.oldest_waiting_seconds, 1)
+                if queue.oldest_waiting_seconds is not None
+                else None
+            ),
+        ),
+    }
+
+
 @staff_member_required
 @never_cache
 @require_GET
@@ -87,5 +123,7 @@ def detail(request: HttpRequest) -> JsonResponse:
         "redis": redis_report,
         "workers": worker_report,
     }
+    if db_ok:
+        checks.update(_callbacks_and_dials())
     healthy = all(bool(check["ok"]) for check in checks.values())
     return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
-from conferences import views
+from conferences import history_views
 
 urlpatterns: list[URLPattern] = [
-    path("history/", views.history, name="history"),
+    path("history/", history_views.history, name="history"),
+    path("history/live/", history_views.history_live, name="history-live"),
+    path("history/export.csv", history_views.history_export, name="history-export"),
+    path("history/overview/", history_views.history_overview, name="history-overview"),
+    path("history/<int:dial_id>/", history_views.history_detail, name="history-detail"),
+    path(
+        "history/<int:dial_id>/recording.mp3",
+        history_views.history_recording,
+        name="history-recording",
+    ),
 ]

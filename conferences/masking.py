@@ -23,8 +23,12 @@ def mask_number(number: str) -> str:
     except phonenumbers.NumberParseException:
         return f"{number[:3]}{MASK}{number[-2:]}" if len(number) > 6 else MASK
     national = str(parsed.national_number)
-    head = national[:3] if len(national) > 7 else national[:2]
-    return f"+{parsed.country_code} {head} {MASK} {national[-4:]}"
+    # At least three digits stay hidden: a short national number shows less of its ends.
+    tail = 4 if len(national) >= 9 else 2
+    head = national[: min(3, max(0, len(national) - tail - 3))]
+    return " ".join(
+        part for part in (f"+{parsed.country_code}", head, MASK, national[-tail:]) if part
+    )
 
 
 def can_see_full_numbers(user: User | AnonymousUser, *, placed_by_id: int | None = None) -> bool:

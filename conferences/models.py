@@ -92,6 +92,9 @@ class Conference(models.Model):
     reason_ended = models.CharField(max_length=64, blank=True)
     call_sid_ending = models.CharField(max_length=34, blank=True)
     last_sequence_number = models.IntegerField(null=True, blank=True)
+    # Issue 12: when the reconciler last asked the API, and when personal data was purged.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -211,6 +214,9 @@ class DialRequest(models.Model):
     hold_sequence = models.IntegerField(null=True, blank=True)
     coaching_sequence = models.IntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Issue 12: when the reconciler last asked the API, and when personal data was purged.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         permissions = [(action.codename, action.description) for action in roles.ACTIONS]
@@ -300,11 +306,15 @@ class CallbackEvent(models.Model):
         default=False,
         help_text="Well signed, but the dial id in its URL names no dial of that account.",
     )
+    # Issue 12: when retention replaced the personal values in `params`.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["dial", "received_at"]),
             models.Index(fields=["conference", "received_at"]),
+            # Issue 12: webhook health and metrics read recent callbacks by time.
+            models.Index(fields=["received_at"], name="callback_received_at"),
             models.Index(
                 fields=["applied_at"],
                 name="callback_unapplied",
@@ -468,3 +478,197 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValueError("audit entries are append-only")
+
+
+# --- Dial presets ---------------------------------------------------------------------
+
+
+class DialPreset(models.Model):
+    """A named set of advanced dial options. Shared presets (no owner) are for everyone and
+    are managed by supervisors; an operator's own presets are theirs alone."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="dial_presets",
+    )
+    # Form field values (not wire values), without To/From/Label/conference or secrets.
+    values = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="unique_preset_name_per_owner"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=models.Q(owner__isnull=True),
+                name="unique_shared_preset_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'shared' if self.owner_id is None else self.owner})"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
+
+
+# --- Live conferences: controls, invite lists and bulk dialing (issue 11) -------------
+
+
+class ConferenceControls(models.Model):
+    """How the live page runs one conference; a conference without a row uses the defaults."""
+
+    conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="controls")
+    hold_music_url = models.URLField(
+        max_length=500, blank=True, help_text="Empty: the HOLD_MUSIC_URL setting."
+    )
+    redial_dropped = models.BooleanField(
+        default=False, help_text="Dial dropped invitees again without waiting for an operator."
+    )
+    redial_max = models.PositiveSmallIntegerField(
+        default=2, help_text="Automatic redials per invitee, at most."
+    )
+    dropped_within_seconds = models.PositiveIntegerField(
+        default=60, help_text="A caller who hangs up sooner than this is counted as dropped."
+    )
+    remove_voicemail = models.BooleanField(
+        default=True, help_text="Remove a call that an answering machine picked up."
+    )
+    # None: detect (no conference callback arrives although our calls were answered).
+    callbacks_elsewhere = models.BooleanField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"controls of {self.conference}"
+
+
+class BulkDialRun(models.Model):
+    """One press of "Dial all missing": the dials it queued and whether it was canceled."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="bulk_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bulk_runs"
+    )
+    started_at = models.DateTimeField(default=timezone.now)
+    skipped = models.PositiveIntegerField(default=0)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="canceled_bulk_runs",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["conference", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"bulk dial #{self.pk} into {self.conference}"
+
+
+class Invitee(models.Model):
+    """Someone on a conference's invite list; their attendance comes from their last dial."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="invitees")
+    position = models.PositiveIntegerField(default=0)
+    number = models.CharField(max_length=32, help_text="E.164")
+    name = models.CharField(max_length=120)
+    label = models.CharField(max_length=100, blank=True)
+    preset_name = models.CharField(max_length=80, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+    # Dials made for this invitee so far: the next one is attempt dial_count + 1, and
+    # (invitee, attempt) is unique in InviteeDial, so one attempt is never dialed twice.
+    dial_count = models.PositiveIntegerField(default=0)
+    last_dial = models.ForeignKey(
+        DialRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    auto_redials = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["conference", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "number"], name="one_invitee_per_number"),
+            models.UniqueConstraint(
+                fields=["conference", "label"],
+                condition=~models.Q(label=""),
+                name="unique_invitee_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number}) for {self.conference}"
+
+
+class InviteeDial(models.Model):
+    """One dial made for an invitee: which attempt it was, why, and in which bulk run."""
+
+    class Reason(models.TextChoices):
+        BULK = "bulk", "Dial all missing"
+        REDIAL = "redial", "Redialed by an operator"
+        AUTO_REDIAL = "auto-redial", "Redialed automatically after a drop"
+
+    invitee = models.ForeignKey(Invitee, on_delete=models.CASCADE, related_name="dial_log")
+    attempt = models.PositiveIntegerField()
+    dial = models.OneToOneField(DialRequest, on_delete=models.CASCADE, related_name="invitee_link")
+    run = models.ForeignKey(
+        BulkDialRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="dials"
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Claimed once by the sweeper that removes a call an answering machine picked up.
+    voicemail_handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["invitee", "attempt"], name="one_dial_per_attempt"),
+        ]
+
+    def __str__(self) -> str:
+        return f"attempt {self.attempt} for invitee #{self.invitee_id}"
+
+
+# --- Webhook health tallies (issue 12) ------------------------------------------------
+
+
+class CallbackTallyMeasure(models.TextChoices):
+    DUPLICATE = "duplicate", "Delivered again (not stored twice)"
+    OUT_OF_ORDER = "out-of-order", "Arrived after a later event of the same call or conference"
+
+
+class CallbackTally(models.Model):
+    """Per kind and hour, how many well-signed callbacks were duplicates or out of order.
+
+    Stored callbacks are counted from CallbackEvent and refusals from WebhookRejection;
+    these are the two things neither of them records.
+    """
+
+    kind = models.CharField(max_length=24, choices=CallbackKind.choices)
+    hour = models.DateTimeField()
+    measure = models.CharField(max_length=16, choices=CallbackTallyMeasure.choices)
+    count = models.PositiveIntegerField(default=0)
+    last_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "hour", "measure"], name="one_callback_tally_per_hour"
+            ),
+        ]
+        ordering = ["-hour", "kind", "measure"]
+
+    def __str__(self) -> str:
+        return f"{self.count} x {self.measure} on {self.kind} at {self.hour:%Y-%m-%d %H}:00"

@@ -34,12 +34,38 @@ redis.call('SET', KEYS[1], tostring(new_next), 'PX', math.ceil((new_next - now) 
 return '0'
 """
 
-_SLOW_DOWN = """
+# KEYS: [next-free time]; ARGV: [interval s]. A slot whose call was never created goes
+# back to the bucket: the next call may start one interval sooner, never in the past.
+_GIVE_BACK_SCRIPT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local seconds = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], tostring(now + seconds), 'PX', math.ceil(seconds * 1000))
+local next_free = tonumber(redis.call('GET', KEYS[1]) or '0')
+local earlier = math.max(now, next_free - tonumber(ARGV[1]))
+if earlier < next_free then
+  redis.call('SET', KEYS[1], tostring(earlier), 'PX', 60000)
+end
 return 1
+"""
+
+# KEYS: [attempts, throttled, slow-until]; ARGV: [throttled 0/1, window s, slow s, share].
+# Counts creates and 429s in a short window; when 429s pass the share, the bucket slows.
+_RECORD_SCRIPT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[2])
+local attempts = redis.call('INCR', KEYS[1])
+if attempts == 1 then redis.call('EXPIRE', KEYS[1], window) end
+local throttled = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[1] == '1' then
+  throttled = redis.call('INCR', KEYS[2])
+  if throttled == 1 then redis.call('EXPIRE', KEYS[2], window) end
+end
+if attempts >= 4 and throttled / attempts > tonumber(ARGV[4]) then
+  local seconds = tonumber(ARGV[3])
+  redis.call('SET', KEYS[3], tostring(now + seconds), 'PX', math.ceil(seconds * 1000))
+  return 1
+end
+return 0
 """
 
 
@@ -52,7 +78,11 @@ class Pacer:
 
     def _keys(self) -> list[str]:
         prefix = f"dashboard:{settings.CELERY_TASK_DEFAULT_QUEUE}:cps:{self.account_sid}"
-        return [f"{prefix}:next", f"{prefix}:slow-until"]
+        return [f"{prefix}:next", f"{prefix}:slow-until", f"{prefix}:attempts", f"{prefix}:429s"]
+
+    @property
+    def interval(self) -> float:
+        return (1.0 + settings.DIAL_PACING_MARGIN) / self.calls_per_second
 
     def try_take(self, client: redis.Redis | None = None) -> float:
         """Take a token: 0.0 when taken, else how many seconds until one may be free."""
@@ -60,13 +90,31 @@ class Pacer:
         wait = client.eval(
             _GCRA_TAKE_SCRIPT,
             2,
-            *self._keys(),
-            (1.0 + settings.DIAL_PACING_MARGIN) / self.calls_per_second,
+            *self._keys()[:2],
+            self.interval,
             self.burst,
             self.slow_factor,
         )
         return float(wait)
 
-    def slow_down(self, seconds: float, client: redis.Redis | None = None) -> None:
-        """After a 429, pace this account at a fraction of its rate for a while."""
-        (client or redis_client()).eval(_SLOW_DOWN, 1, self._keys()[1], seconds)
+    def give_back(self, client: redis.Redis | None = None) -> None:
+        """Return a token whose call was never created (a 429, or a create that checks showed
+        never happened), so failed attempts don't eat into the account's call rate."""
+        (client or redis_client()).eval(_GIVE_BACK_SCRIPT, 1, self._keys()[0], self.interval)
+
+    def record_create(self, *, throttled: bool, client: redis.Redis | None = None) -> bool:
+        """Count a create attempt; a burst of 429s (over half of them in a few seconds) slows
+        the bucket for a while. True when it did."""
+        _, slow_key, attempts_key, throttled_key = self._keys()
+        slowed = (client or redis_client()).eval(
+            _RECORD_SCRIPT,
+            3,
+            attempts_key,
+            throttled_key,
+            slow_key,
+            "1" if throttled else "0",
+            settings.DIAL_THROTTLE_WINDOW_SECONDS,
+            settings.DIAL_THROTTLE_SLOW_SECONDS,
+            0.5,
+        )
+        return bool(slowed)

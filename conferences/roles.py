@@ -34,6 +34,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("view_all_calls", "See every operator's calls", frozenset({SUPERVISOR})),
     Action("view_full_numbers", "See full phone numbers", frozenset({SUPERVISOR})),
     Action("export_history", "Export the call history", frozenset({SUPERVISOR})),
+    # Scoped like the history itself: operators hear their own dials, supervisors every one.
+    Action(
+        "listen_recordings",
+        "Listen to the recordings of the calls they may see",
+        frozenset({OPERATOR, SUPERVISOR}),
+    ),
     Action(
         "act_on_own_conference",
         "Act on live participants of conferences they dialed into",
@@ -49,6 +55,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("manage_shared_presets", "Manage shared dial presets", frozenset({SUPERVISOR})),
     Action("view_webhook_health", "View webhook health", frozenset({SUPERVISOR})),
     Action("reconcile", "Reconcile a call or conference with Twilio", frozenset({SUPERVISOR})),
+    Action("view_audit_trail", "See the audit trail", frozenset({SUPERVISOR})),
 )
 ACTIONS_BY_CODENAME = {action.codename: action for action in ACTIONS}
 

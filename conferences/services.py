@@ -402,6 +402,8 @@ def place_dial(dial_id: int) -> None:
             _adopt(dial, found, attempt)
             return
         attempt.decided_by = "checks-found-nothing"
+        # The earlier attempt's slot went unused: this re-create takes a token of its own.
+        Pacer(dial.account.account_sid, dial.account.calls_per_second).give_back()
 
     if timezone.now() > deadline:
         _fail(dial, f"not placed within {settings.DIAL_DEADLINE_SECONDS} s")
@@ -429,6 +431,7 @@ def place_dial(dial_id: int) -> None:
         _handle_create_error(dial, attempt, error)
         return
     attempt.latency_ms = int((time.monotonic() - started) * 1000)
+    Pacer(dial.account.account_sid, dial.account.calls_per_second).record_create(throttled=False)
     attempt.outcome = DialAttempt.Outcome.PLACED
     attempt.http_status = 201
     attempt.detail = f"call {placed.call_sid}, participant {placed.status}"
@@ -457,8 +460,10 @@ def _handle_create_error(
         attempt.save()
         _fail(dial, f"Twilio refused the call ({error.code or error.status})", error)
         return
+    pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
+    pacer.record_create(throttled=error.status == 429)
     if error.status == 429:
-        Pacer(dial.account.account_sid, dial.account.calls_per_second).slow_down(30)
+        pacer.give_back()  # refused before anything was done: the slot was not used
     attempt.outcome = (
         DialAttempt.Outcome.UNKNOWN
         if error.outcome_unknown

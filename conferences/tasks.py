@@ -10,6 +10,8 @@ from kombu.exceptions import OperationalError
 from conferences import services
 
 # Tasks defined beside their services; importing them here lets the worker register them.
+from conferences.live_tasks import sweep_live_conferences  # noqa: F401
+from conferences.ops_tasks import purge_personal_data, reconcile_stale  # noqa: F401
 from conferences.relay import relay_callback, resend_pending_relays  # noqa: F401
 
 logger = logging.getLogger(__name__)

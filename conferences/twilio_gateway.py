@@ -8,8 +8,9 @@ effect at Twilio (the hard case for exactly-once dialing).
 from __future__ import annotations
 
 import functools
+import re
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -321,3 +322,362 @@ def validate_signature(
     # RequestValidator reads repeated names through getlist(), as on a Django QueryDict.
     multi = MultiValueDict({name: list(values) for name, values in params.items()})
     return bool(RequestValidator(token).validate(url, multi, signature))
+
+
+# --- Dial page: open conferences ------------------------------------------------------
+
+
+def list_open_conferences(creds: AccountCredentials, *, timeout: float) -> list[ConferenceSummary]:
+    """Conferences in progress or waiting to start, newest first."""
+    client = _client(creds, timeout)
+    found: list[Any] = []
+    try:
+        for status in ("in-progress", "init"):
+            found.extend(client.conferences.list(status=status, limit=50))
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return [
+        ConferenceSummary(
+            sid=c.sid or "",
+            friendly_name=c.friendly_name or "",
+            status=c.status or "",
+            reason_ended=c.reason_conference_ended or "",
+        )
+        for c in found
+    ]
+
+
+# --- Live conference controls (issue 11: used by conferences/live.py) -------------------
+# Participants are addressed by CallSid or Label; both go into the URL encoded.
+
+
+@dataclass(frozen=True)
+class LiveParticipant:
+    """A participant as Twilio's Participant resource describes it now."""
+
+    call_sid: str
+    label: str
+    status: str  # queued | connecting | ringing | connected | complete | failed
+    muted: bool
+    hold: bool
+    coaching: bool
+    call_sid_to_coach: str
+    end_conference_on_exit: bool
+    start_conference_on_enter: bool
+    date_created: datetime | None
+
+
+@dataclass(frozen=True)
+class ParticipantChange:
+    """Participant update parameters; None leaves a setting as it is (not sent)."""
+
+    muted: bool | None = None
+    hold: bool | None = None
+    hold_url: str | None = None
+    hold_method: str | None = None
+    announce_url: str | None = None
+    announce_method: str | None = None
+    beep_on_exit: bool | None = None
+    end_conference_on_exit: bool | None = None
+    coaching: bool | None = None
+    call_sid_to_coach: str | None = None
+
+    def sdk_kwargs(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+def _live_participant(participant: Any) -> LiveParticipant:
+    return LiveParticipant(
+        call_sid=participant.call_sid or "",
+        label=participant.label or "",
+        status=participant.status or "",
+        muted=bool(participant.muted),
+        hold=bool(participant.hold),
+        coaching=bool(participant.coaching),
+        call_sid_to_coach=participant.call_sid_to_coach or "",
+        end_conference_on_exit=bool(participant.end_conference_on_exit),
+        start_conference_on_enter=bool(participant.start_conference_on_enter),
+        date_created=participant.date_created,
+    )
+
+
+def _conference_summary(conference: Any) -> ConferenceSummary:
+    return ConferenceSummary(
+        sid=conference.sid or "",
+        friendly_name=conference.friendly_name or "",
+        status=conference.status or "",
+        reason_ended=conference.reason_conference_ended or "",
+    )
+
+
+def update_participant(
+    creds: AccountCredentials,
+    conference_sid: str,
+    call_sid_or_label: str,
+    change: ParticipantChange,
+    *,
+    timeout: float,
+) -> LiveParticipant:
+    """Update Participant (mute, hold, coach, announce, exit settings); Twilio's answer."""
+    try:
+        participant = (
+            _client(creds, timeout)
+            .conferences(conference_sid)
+            .participants(quote(call_sid_or_label, safe=""))
+            .update(**change.sdk_kwargs())
+        )
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return _live_participant(participant)
+
+
+def delete_participant(
+    creds: AccountCredentials, conference_sid: str, call_sid_or_label: str, *, timeout: float
+) -> None:
+    """Delete Participant: hangs up a connected participant, stops one still being dialed."""
+    try:
+        (
+            _client(creds, timeout)
+            .conferences(conference_sid)
+            .participants(quote(call_sid_or_label, safe=""))
+            .delete()
+        )
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+
+
+def list_participants(
+    creds: AccountCredentials, conference_sid: str, *, timeout: float, limit: int = 250
+) -> list[LiveParticipant]:
+    """The conference's participants now (Twilio lists only calls still live)."""
+    try:
+        found = (
+            _client(creds, timeout)
+            .conferences(conference_sid)
+            .participants.list(limit=limit, page_size=min(limit, 1000))
+        )
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return [_live_participant(participant) for participant in found]
+
+
+def update_conference(
+    creds: AccountCredentials,
+    conference_sid: str,
+    *,
+    timeout: float,
+    status: str | None = None,
+    announce_url: str | None = None,
+    announce_method: str | None = None,
+) -> ConferenceSummary:
+    """Update Conference: Status=completed ends it for everyone; AnnounceUrl plays to all."""
+    kwargs: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("status", status),
+            ("announce_url", announce_url),
+            ("announce_method", announce_method),
+        )
+        if value is not None
+    }
+    try:
+        conference = _client(creds, timeout).conferences(conference_sid).update(**kwargs)
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return _conference_summary(conference)
+
+
+def fetch_conference(
+    creds: AccountCredentials, conference_sid: str, *, timeout: float
+) -> ConferenceSummary | None:
+    """A conference by SID; None when Twilio has no such conference."""
+    try:
+        conference = _client(creds, timeout).conferences(conference_sid).fetch()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return None
+        raise _translate(error) from error
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return _conference_summary(conference)
+
+
+# --- End of live conference controls -----------------------------------------------------
+
+
+# --- Operations: reconciliation and retention (issue 12: conferences/reconcile.py, ---
+# --- conferences/retention.py) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallDetails:
+    """A call as Twilio's Call resource describes it now (no numbers: nobody here needs them)."""
+
+    sid: str
+    status: str  # queued | initiated | ringing | in-progress | completed | busy | failed | …
+    start_time: datetime | None  # when the call started (at or before the answer)
+    end_time: datetime | None
+    duration_seconds: int | None  # empty for unanswered and ongoing calls
+    answered_by: str
+    date_updated: datetime | None
+
+
+@dataclass(frozen=True)
+class ConferenceDetails:
+    """A conference as Twilio's Conference resource describes it now, with its times."""
+
+    sid: str
+    status: str  # init | in-progress | completed
+    reason_ended: str
+    call_sid_ending: str
+    date_created: datetime | None
+    date_updated: datetime | None  # for a completed conference: when it ended
+
+
+def fetch_call(creds: AccountCredentials, call_sid: str, *, timeout: float) -> CallDetails | None:
+    """A call by SID; None when Twilio has no such call."""
+    try:
+        call = _client(creds, timeout).calls(call_sid).fetch()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return None
+        raise _translate(error) from error
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return CallDetails(
+        sid=call.sid or "",
+        status=call.status or "",
+        start_time=call.start_time,
+        end_time=call.end_time,
+        duration_seconds=_int_or_none(call.duration),
+        answered_by=call.answered_by or "",
+        date_updated=call.date_updated,
+    )
+
+
+def fetch_conference_details(
+    creds: AccountCredentials, conference_sid: str, *, timeout: float
+) -> ConferenceDetails | None:
+    """A conference by SID with its dates; None when Twilio has no such conference."""
+    try:
+        conference = _client(creds, timeout).conferences(conference_sid).fetch()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return None
+        raise _translate(error) from error
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return ConferenceDetails(
+        sid=conference.sid or "",
+        status=conference.status or "",
+        reason_ended=conference.reason_conference_ended or "",
+        call_sid_ending=conference.call_sid_ending_conference or "",
+        date_created=conference.date_created,
+        date_updated=conference.date_updated,
+    )
+
+
+def delete_recording(creds: AccountCredentials, recording_sid: str, *, timeout: float) -> bool:
+    """Delete a recording at Twilio: True when deleted now, False when it was already gone."""
+    try:
+        _client(creds, timeout).recordings(recording_sid).delete()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return False
+        raise _translate(error) from error
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+    return True
+
+
+# --- End of operations ------------------------------------------------------------------
+
+
+# --- Recording media (issue 9: used by conferences/recordings.py) -----------------------
+
+_RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
+TWILIO_API_BASE_URL = "https://api.twilio.com"
+MEDIA_CHUNK_BYTES = 64 * 1024
+
+
+class MediaStream:
+    """The bytes of an open download; iterate once, and close it (Django's streaming
+    responses call close() when done, even when the client went away)."""
+
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._response.iter_content(chunk_size=MEDIA_CHUNK_BYTES)
+
+    def close(self) -> None:
+        self._response.close()
+
+
+@dataclass(frozen=True)
+class RecordingMedia:
+    status: int  # 200, or 206 for a byte range
+    content_type: str
+    content_length: int | None
+    content_range: str
+    stream: MediaStream
+
+
+def recording_media_url(creds: AccountCredentials, recording_sid: str) -> str:
+    """Where Twilio serves a recording's MP3: its RecordingUrl plus `.mp3`."""
+    if not _RECORDING_SID.fullmatch(recording_sid):
+        raise GatewayError(f"not a recording SID: {recording_sid[:40]!r}", retryable=False)
+    base = (creds.api_base_url or TWILIO_API_BASE_URL).rstrip("/")
+    return f"{base}/2010-04-01/Accounts/{creds.account_sid}/Recordings/{recording_sid}.mp3"
+
+
+def open_recording_media(
+    creds: AccountCredentials, recording_sid: str, *, byte_range: str = "", timeout: float
+) -> RecordingMedia:
+    """GET a recording's MP3 with the account's credentials, streamed (never read whole).
+
+    `byte_range` is a validated `bytes=…` header value, passed on so players can seek.
+    Twilio may redirect to its media host; requests drops the credentials when it does.
+    """
+    headers = {"Accept": "audio/mpeg"}
+    if byte_range:
+        headers["Range"] = byte_range
+    try:
+        response = requests.get(
+            recording_media_url(creds, recording_sid),
+            auth=(creds.username, creds.password),
+            headers=headers,
+            stream=True,
+            timeout=timeout,
+        )
+    except requests.RequestException as error:
+        raise _translate(error) from error
+    if response.status_code not in (200, 206):
+        raise _media_error(response)
+    length = response.headers.get("Content-Length", "")
+    return RecordingMedia(
+        status=response.status_code,
+        content_type=response.headers.get("Content-Type", "audio/mpeg"),
+        content_length=int(length) if length.isdigit() else None,
+        content_range=response.headers.get("Content-Range", ""),
+        stream=MediaStream(response),
+    )
+
+
+def _media_error(response: requests.Response) -> GatewayError:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    finally:
+        response.close()
+    body = body if isinstance(body, dict) else {}
+    code = body.get("code")
+    return GatewayError(
+        str(body.get("message") or f"Twilio answered {status} for the recording"),
+        code=code if isinstance(code, int) else None,
+        status=status,
+        more_info=str(body.get("more_info") or ""),
+        retryable=status == 429 or status >= 500,
+    )

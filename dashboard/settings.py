@@ -12,6 +12,7 @@ import zoneinfo
 from datetime import timedelta
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -158,6 +159,10 @@ DIAL_STALE_CLAIM_SECONDS = env_float(
 # Pace a little under the account's CPS: request timing jitter must never put more than
 # CPS calls into one second at Twilio.
 DIAL_PACING_MARGIN = env_float("DIAL_PACING_MARGIN", 0.04, minimum=0.0)
+# A burst of 429s (over half the creates within the window) slows the account's pacing
+# by half for a while; scattered 429s are retried without slowing everyone.
+DIAL_THROTTLE_WINDOW_SECONDS = env_int("DIAL_THROTTLE_WINDOW_SECONDS", 5, minimum=1)
+DIAL_THROTTLE_SLOW_SECONDS = env_int("DIAL_THROTTLE_SLOW_SECONDS", 15, minimum=1)
 SWEEP_INTERVAL_SECONDS = env_float("SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.5)
 CELERY_BEAT_SCHEDULE = {
     "sweep-dials": {
@@ -204,6 +209,9 @@ if not TWILIO_AUTH_TOKEN and not (TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET):
         "when TWILIO_ACCOUNT_SID is"
     )
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
+# Music for participants put on hold from the live page ("": Twilio's own); a conference
+# can choose its own.
+HOLD_MUSIC_URL = env_url("HOLD_MUSIC_URL", "")
 # Key for secrets kept until a call is placed (SIP passwords, account tokens in the
 # database); separate from SECRET_KEY so rotating one does not expose the other.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
@@ -314,5 +322,36 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "twilio": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Operations: reconciliation, retention, metrics (issue 12) ------------------------
+# A live dial (or an open conference) that heard nothing for this long is checked against
+# Twilio's API by the reconcile sweep, which runs every RECONCILE_INTERVAL_SECONDS.
+RECONCILE_AFTER_SECONDS = env_int("RECONCILE_AFTER_SECONDS", 600, minimum=10)
+RECONCILE_INTERVAL_SECONDS = env_float("RECONCILE_INTERVAL_SECONDS", 60.0, minimum=5.0)
+# Personal data (numbers, labels, names, recording URLs) older than this many days is
+# purged daily, recordings deleted at Twilio too; 0 keeps everything forever.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
+# Bearer token Prometheus sends to /metrics; unset, /metrics answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# How long the webhook self-test waits for its own request to come back through the proxy.
+WEBHOOK_SELF_TEST_TIMEOUT_SECONDS = env_float("WEBHOOK_SELF_TEST_TIMEOUT_SECONDS", 5.0, minimum=0.5)
+CELERY_BEAT_SCHEDULE |= {
+    # Removes machine-answered callers and redials dropped invitees (live conferences).
+    "live-sweep": {
+        "task": "conferences.live_tasks.sweep_live_conferences",
+        "schedule": 2.0,
+        "options": {"expires": 2.0},
+    },
+    "reconcile-stale": {
+        "task": "conferences.ops_tasks.reconcile_stale",
+        "schedule": RECONCILE_INTERVAL_SECONDS,
+        "options": {"expires": RECONCILE_INTERVAL_SECONDS},
+    },
+    "purge-personal-data": {
+        "task": "conferences.ops_tasks.purge_personal_data",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
     },
 }

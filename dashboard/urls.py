@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from conferences import health
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("conferences.urls")),
     path("webhooks/", include("conferences.webhook_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

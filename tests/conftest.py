@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
+from playwright.sync_api import ConsoleMessage, Page
 
 from conferences import roles
 from conferences.models import User
@@ -35,6 +36,16 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         "executable_path": "/usr/bin/chromium",
         "args": CHROMIUM_FLAGS,
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_signing_tokens() -> Iterator[None]:
+    """Each test sees its own accounts' tokens, not ones cached by an earlier test."""
+    from conferences.accounts import forget_signing_tokens
+
+    forget_signing_tokens()
+    yield
+    forget_signing_tokens()
 
 
 @pytest.fixture
@@ -76,3 +87,30 @@ def redis_db() -> Iterator[Any]:
     client.flushdb()
     yield client
     client.flushdb()
+
+
+class BrowserProblems:
+    """Console errors, CSP violations and failed requests seen by one page."""
+
+    def __init__(self, page: Page) -> None:
+        self.messages: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.messages.append(f"page error: {error}"))
+        page.on("requestfailed", self._request_failed)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            self.messages.append(f"console {message.type}: {message.text}")
+
+    def _request_failed(self, request: Any) -> None:
+        failure = request.failure or ""
+        # A navigation aborts the requests of the page it leaves; that is not a fault.
+        if "ERR_ABORTED" not in failure:
+            self.messages.append(f"request failed: {request.url} {failure}")
+
+
+@pytest.fixture
+def browser_problems(page: Page) -> Iterator[BrowserProblems]:
+    problems = BrowserProblems(page)
+    yield problems
+    assert problems.messages == [], problems.messages

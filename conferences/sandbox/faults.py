@@ -154,8 +154,9 @@ def _rule_value(key: str, value: object) -> object:
         return value
     if key == "error_statuses":
         statuses = tuple(_list(value, key))
-        if not statuses or any(s not in (500, 502, 503, 504) for s in statuses):
-            raise ValueError("error_statuses must list some of 500, 502, 503, 504")
+        # 429 stands for Twilio's "too many concurrent requests" (20429) at a chosen rate.
+        if not statuses or any(s not in (429, 500, 502, 503, 504) for s in statuses):
+            raise ValueError("error_statuses must list some of 429, 500, 502, 503, 504")
         return statuses
     number = _optional_number(value, key, minimum=0)
     if key.endswith("_rate"):

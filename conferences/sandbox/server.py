@@ -144,6 +144,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             planned = self._request_faults(method, matched, form)
             if planned.delay_seconds:
                 sandbox.stopping.wait(planned.delay_seconds)
+            if planned.error_status == 429:
+                raise errors.too_many_requests()
             if planned.error_status is not None:
                 raise ApiError(
                     planned.error_status,

@@ -1,0 +1,196 @@
+"""Dial throughput against the CPS limit with faults on (issue 7).
+
+Sandbox at 300 ms latency, 10 % 429 and 5 % 500; 2 workers with concurrency 4 each; CPS
+limit 10, burst 1; 500 dials. Every figure is counted from the sandbox's request log, not
+from our own records, except the submit-to-CallSid time.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+from benchmarks.harness import (
+    Processes,
+    Results,
+    bench_env,
+    free_port,
+    fresh_database,
+    gunicorn,
+    percentile,
+    processes,
+    scale,
+    setup_django,
+    wait_for,
+)
+
+CPS = 10
+
+
+def _arrival(entry: dict) -> datetime:
+    return datetime.fromisoformat(entry["time"]) - timedelta(milliseconds=entry["duration_ms"])
+
+
+def _start_workers(group: Processes, env: dict[str, str]) -> None:
+    for name in ("a", "b"):
+        group.start(
+            f"worker-{name}",
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "worker",
+                "--queues",
+                "bench",
+                "--concurrency",
+                "4",
+                "--hostname",
+                f"bench-{name}@%h",
+                "--loglevel",
+                "WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            env,
+        )
+    group.start(
+        "beat",
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "dashboard",
+            "beat",
+            "--loglevel",
+            "WARNING",
+            "--schedule",
+            "var/bench/celerybeat-schedule",
+        ],
+        env,
+    )
+
+
+def run(results: Results) -> None:
+    from conferences.sandbox import Sandbox
+    from conferences.sandbox.faults import Faults
+
+    dials_wanted = 500 if scale() == "full" else 60
+    print(f"pipeline: {dials_wanted} dials, CPS {CPS}, 300 ms latency, 10 % 429, 5 % 500")
+    fresh_database()
+    faults = Faults.from_json(
+        {
+            "latency_ms": 300,
+            "rules": [
+                {"error_rate": 0.10, "error_statuses": [429]},
+                {"error_rate": 0.05, "error_statuses": [500]},
+            ],
+        }
+    )
+    sandbox = Sandbox(host="127.0.0.1", port=0, speed=20.0, seed=11, faults=faults).start()
+    web_port = free_port()
+    env = bench_env(
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{web_port}",
+        TWILIO_API_BASE_URL=sandbox.url,
+        TWILIO_CPS=str(CPS),
+        TWILIO_HTTP_TIMEOUT_SECONDS="5",
+        DIAL_VERIFY_GRACE_SECONDS="2",
+        DIAL_RETRY_BASE_SECONDS="0.5",
+        DIAL_RETRY_MAX_SECONDS="8",
+        DIAL_MAX_ATTEMPTS="10",
+    )
+    try:
+        with processes("pipeline") as group:
+            gunicorn(group, "web", web_port, env, workers=3)
+            setup_django(env)
+            _measure(results, group, env, sandbox, dials_wanted)
+    finally:
+        sandbox.stop()
+
+
+def _measure(
+    results: Results, group: Processes, env: dict[str, str], sandbox: object, dials_wanted: int
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from conferences import accounts, roles
+    from conferences.heartbeat import redis_client
+    from conferences.models import DialRequest, DialStatus, TwilioAccount, User
+    from conferences.services import DialSubmission, submit_dial
+
+    redis_client().flushdb()
+    roles.sync_role_groups()
+    operator = User.objects.create_user("bench-operator", password=None)
+    operator.groups.add(Group.objects.get(name=roles.OPERATOR))
+    account = accounts.default_account()
+    TwilioAccount.objects.filter(pk=account.pk).update(calls_per_second=CPS)
+    _start_workers(group, env)
+
+    started = time.monotonic()
+    for index in range(dials_wanted):
+        submit_dial(
+            operator=operator,
+            submission=DialSubmission(
+                f"bench-{index // 50}", {"To": f"+1415555{index:04d}", "From": "+15005550006"}
+            ),
+        )
+    submitted = time.monotonic() - started
+    print(f"  submitted {dials_wanted} dials in {submitted:.1f} s; waiting for the workers")
+
+    def settled() -> bool:
+        return not DialRequest.objects.filter(
+            status__in=[DialStatus.PENDING, DialStatus.PLACING]
+        ).exists()
+
+    wait_for(settled, timeout=dials_wanted / CPS * 4 + 180, interval=1.0)
+
+    creates = [
+        e
+        for e in sandbox.requests()  # type: ignore[attr-defined]
+        if e["method"] == "POST" and e["path"].endswith("/Participants.json")
+    ]
+    placed = [e for e in creates if e["status"] == 201]
+    arrivals = sorted(_arrival(e) for e in placed)
+    span = (arrivals[-1] - arrivals[0]).total_seconds() if len(arrivals) > 1 else float("nan")
+    rate = (len(arrivals) - 1) / span if span and span > 0 else float("nan")
+    most_in_a_second = max(
+        sum(1 for t in arrivals[i:] if (t - first).total_seconds() < 1.0)
+        for i, first in enumerate(arrivals)
+    )
+    per_target = Counter(
+        (e["path"].split("/Conferences/")[1].split("/")[0], e["params"]["To"][0]) for e in placed
+    )
+    duplicates = sum(count - 1 for count in per_target.values() if count > 1)
+    called = {to for _, to in per_target}
+    dials = list(DialRequest.objects.values("to_number", "status", "created_at", "placed_at"))
+    lost = sum(
+        1 for d in dials if d["to_number"] not in called and d["status"] != DialStatus.FAILED
+    )
+    failed = sum(1 for d in dials if d["status"] == DialStatus.FAILED)
+    to_call_sid = [
+        (d["placed_at"] - d["created_at"]).total_seconds() for d in dials if d["placed_at"]
+    ]
+    refused = Counter(e["status"] for e in creates if e["status"] != 201)
+
+    name = "pipeline"
+    results.add(
+        name, "calls created per second / CPS limit", rate / CPS, ">= 0.95", rate / CPS >= 0.95
+    )
+    results.add(
+        name,
+        "most calls started in one second",
+        most_in_a_second,
+        f"<= {CPS}",
+        most_in_a_second <= CPS,
+    )
+    results.add(name, "duplicate calls (conference + To)", duplicates, "0", duplicates == 0)
+    results.add(name, "dials lost", lost, "0", lost == 0)
+    results.add(name, "dials failed with a reason", failed)
+    results.add(name, "creates refused by faults (429/500)", sum(refused.values()))
+    results.add(name, "p95 submit to CallSid", percentile(to_call_sid, 0.95), unit=" s")
+    results.add(name, "p50 submit to CallSid", percentile(to_call_sid, 0.50), unit=" s")

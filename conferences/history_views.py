@@ -1,0 +1,220 @@
+"""The history pages: the list (whose live rows update themselves), one dial's story, the
+overview, the CSV export and recordings. Thin: selectors read, export and recordings do the
+work; who sees what is decided in the selectors, never in a template."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import permission_required
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from conferences import callbacks, charts, export, recordings, roles, selectors, twilio_gateway
+from conferences.http import HtmxHttpRequest
+from conferences.models import DialRequest, DialStatus, User
+
+# How often live rows (and a live dial's story) ask for news; htmx stops when all are final.
+LIVE_POLL = "every 2s"
+# htmx's "stop polling" status: the answer still swaps, and no further request is made.
+STOP_POLLING = 286
+
+
+def _viewer(request: HttpRequest) -> User:
+    # LoginRequiredMiddleware and permission_required let only signed-in users get here.
+    assert isinstance(request.user, User)  # noqa: S101
+    return request.user
+
+
+def _wants_fragment(request: HtmxHttpRequest) -> bool:
+    """An htmx swap asks for the fragment; a history restore (back button) needs the page."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def conference_url(conference_id: int) -> str:
+    """The live conference page (another area's); a plain path until its route exists."""
+    try:
+        return reverse("conferences:conference-detail", kwargs={"pk": conference_id})
+    except NoReverseMatch:
+        return f"/conferences/{conference_id}/"
+
+
+def _live_url(known: list[selectors.KnownRow]) -> str:
+    if not known:
+        return ""
+    query = urlencode([("row", row.encode()) for row in known])
+    return f"{reverse('conferences:history-live')}?{query}"
+
+
+def _list_context(request: HttpRequest, user: User) -> dict[str, Any]:
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    page = selectors.dial_history(
+        user=user,
+        filters=filters,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
+    base = reverse("conferences:history")
+    known = [selectors.KnownRow(r.dial.pk, r.version, r.dial.status) for r in page.live_rows]
+    return {
+        "page": page,
+        "filters": filters,
+        "base_url": base,
+        "next_url": base + filters.query_string(after=page.next_cursor) if page.next_cursor else "",
+        "previous_url": base + filters.query_string(before=page.previous_cursor)
+        if page.previous_cursor
+        else "",
+        "newest_url": base + filters.query_string(),
+        "time_sort_url": base
+        + filters.query_string(sort="time" if filters.sort == "-time" else "-time"),
+        "duration_sort_url": base
+        + filters.query_string(sort="duration" if filters.sort == "-duration" else "-duration"),
+        "sort_label": selectors.SORTS[filters.sort],
+        "export_url": reverse("conferences:history-export") + filters.query_string()
+        if roles.user_can(user, "export_history")
+        else "",
+        "live_url": _live_url(known),
+        "live_poll": LIVE_POLL,
+        "statuses": DialStatus.choices,
+        "answered_by_choices": sorted(callbacks.ANSWERED_BY_VALUES),
+        "quick_ranges": [(key, label) for key, (_days, label) in selectors.QUICK_RANGES.items()],
+        "sorts": selectors.SORTS.items(),
+        "operators": selectors.operator_choices(user),
+        "conference_names": selectors.recent_conference_names(user),
+        "can_view_overview": roles.user_can(user, "view_all_calls"),
+        "can_dial": roles.user_can(user, "dial"),
+        "zone_name": timezone.get_current_timezone_name(),
+    }
+
+
+@require_GET
+@permission_required("conferences.view_own_calls", raise_exception=True)
+def history(request: HtmxHttpRequest) -> HttpResponse:
+    """Every dial the viewer may see, filtered from the URL, newest first, paged by keyset."""
+    context = _list_context(request, _viewer(request))
+    fragment = _wants_fragment(request)
+    context["announce"] = fragment
+    template = "conferences/history/list.html"
+    response = render(request, f"{template}#results" if fragment else template, context)
+    if fragment:
+        # The form sends its empty fields too; the address bar gets the tidy equivalent.
+        cursor = {name: request.GET.get(name, "") for name in ("after", "before")}
+        response["HX-Push-Url"] = context["base_url"] + context["filters"].query_string(**cursor)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@permission_required("conferences.view_own_calls", raise_exception=True)
+def history_live(request: HtmxHttpRequest) -> HttpResponse:
+    """The live rows that changed since the browser looked, swapped in out of band."""
+    known = [
+        row
+        for value in request.GET.getlist("row")[: selectors.MAX_LIVE_ROWS]
+        if (row := selectors.KnownRow.decode(value)) is not None
+    ]
+    update = selectors.live_update(_viewer(request), known)
+    response = render(
+        request,
+        "conferences/history/list.html#live-update",
+        {"update": update, "live_url": _live_url(update.still_live), "live_poll": LIVE_POLL},
+    )
+    if not update.still_live:
+        response.status_code = STOP_POLLING
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+@require_GET
+@permission_required("conferences.view_own_calls", raise_exception=True)
+def history_detail(request: HtmxHttpRequest, dial_id: int) -> HttpResponse:
+    """One dial's whole story: parameters, attempts, Twilio's answer and the timeline."""
+    user = _viewer(request)
+    try:
+        story = selectors.dial_story(user, dial_id)
+    except DialRequest.DoesNotExist:
+        raise Http404("No such call in your history") from None
+    context = {
+        "story": story,
+        "dial": story.dial,
+        "conference_url": conference_url(story.dial.conference_id),
+        "dial_again_url": f"{reverse('conferences:dial')}?{urlencode({'again': dial_id})}"
+        if roles.user_can(user, "dial")
+        else "",
+        "live_poll": LIVE_POLL,
+        "zone_name": timezone.get_current_timezone_name(),
+    }
+    fragment = _wants_fragment(request)
+    template = "conferences/history/detail.html"
+    response = render(request, f"{template}#story" if fragment else template, context)
+    if fragment and story.dial.is_final:
+        response.status_code = STOP_POLLING
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@permission_required("conferences.listen_recordings", raise_exception=True)
+def history_recording(request: HttpRequest, dial_id: int) -> HttpResponseBase:
+    """The dial's recording, streamed from Twilio through the app (each listen audited)."""
+    user = _viewer(request)
+    try:
+        dial = selectors.dial_for_viewer(user, dial_id)
+    except DialRequest.DoesNotExist:
+        raise Http404("No such call in your history") from None
+    byte_range = recordings.usable_byte_range(request.headers.get("Range", ""))
+    try:
+        media = recordings.open_recording(user=user, dial=dial, byte_range=byte_range)
+    except recordings.NoRecording:
+        raise Http404("This call has no recording") from None
+    except twilio_gateway.GatewayError as error:
+        if error.status == 404:
+            raise Http404("Twilio has no such recording") from None
+        return HttpResponse("Twilio could not serve the recording.", status=502)
+    response = StreamingHttpResponse(
+        media.stream, status=media.status, content_type=media.content_type
+    )
+    if media.content_length is not None:
+        response["Content-Length"] = str(media.content_length)
+    if media.content_range:
+        response["Content-Range"] = media.content_range
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'inline; filename="{dial.recording_sid}.mp3"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+@permission_required("conferences.export_history", raise_exception=True)
+def history_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered history as CSV, streamed row chunk by row chunk (audited)."""
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    lines = export.history_csv(user=_viewer(request), filters=filters)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.export_filename()}"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+@require_GET
+@permission_required("conferences.view_all_calls", raise_exception=True)
+def history_overview(request: HttpRequest) -> HttpResponse:
+    """Supervisors' overview: outcomes per day, answer rate, time to answer, failures."""
+    filters = selectors.HistoryFilters.from_query(request.GET).with_default_range()
+    overview = selectors.history_overview(user=_viewer(request), filters=filters)
+    context = {
+        "overview": overview,
+        "filters": filters,
+        "charts": charts.overview_charts(overview),
+        **charts.overview_tables(overview),
+        "quick_ranges": [(key, label) for key, (_days, label) in selectors.QUICK_RANGES.items()],
+        "outcomes": selectors.OUTCOMES,
+        "zone_name": timezone.get_current_timezone_name(),
+    }
+    return render(request, "conferences/history/overview.html", context)

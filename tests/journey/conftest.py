@@ -1,0 +1,98 @@
+"""The app started as `make run` starts it: web, worker, beat and sandbox from the Procfile,
+as separate processes on free ports, against PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+BASE = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):  # noqa: S310 -- our own local server
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    url: str
+    sandbox_url: str
+    log: Path
+
+
+@pytest.fixture
+def running_app(
+    transactional_db: None, settings: Any, redis_db: Any, artifacts_dir: Path
+) -> Iterator[RunningApp]:
+    from conferences.heartbeat import read_heartbeats
+
+    web_port, sandbox_port = free_port(), free_port()
+    db = connection.settings_dict
+    url = f"http://127.0.0.1:{web_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(
+        PATH=f"{BASE / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        TESTING="false",
+        DEBUG="true",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=settings.REDIS_URL,
+        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
+        WEB_ADDR=f"127.0.0.1:{web_port}",
+        PUBLIC_BASE_URL=url,
+        SANDBOX_PORT=str(sandbox_port),
+        SANDBOX_SPEED="10",
+        TWILIO_API_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
+        WORKER_HEARTBEAT_SECONDS="1",
+        SWEEP_INTERVAL_SECONDS="2",
+    )
+    env.pop("TWILIO_ACCOUNT_SID", None)
+    log = artifacts_dir / "processes.log"
+    with log.open("wb") as out:
+        honcho = subprocess.Popen(
+            [str(BASE / ".venv" / "bin" / "honcho"), "start", "web", "worker", "beat", "sandbox"],
+            cwd=BASE,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 90
+        while not (
+            answers(f"{url}/healthz")
+            and answers(f"http://127.0.0.1:{sandbox_port}/_sandbox/health")
+            and read_heartbeats()
+        ):
+            if honcho.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"the app did not start; see {log}")
+            time.sleep(0.2)
+        yield RunningApp(url=url, sandbox_url=f"http://127.0.0.1:{sandbox_port}", log=log)
+    finally:
+        os.killpg(honcho.pid, signal.SIGTERM)
+        try:
+            honcho.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)

@@ -1,0 +1,137 @@
+"""Fixtures for the live conference pages.
+
+The sandbox and the Celery workers (tests/pipeline/conftest.py) start once for this
+package here, not once per test: each start costs seconds, and the tests share them
+safely (every test gets the sandbox reset, its own database rows and fresh pacing). They
+stop before pytest runs a test of another package, so no other area's test ever meets
+these workers on the shared queue.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from conferences.sandbox import Faults, Sandbox
+from tests.browser.conftest import browser_problems
+from tests.conftest import ARTIFACTS
+from tests.pipeline.conftest import Workers, wait_for
+
+__all__ = ["browser_problems", "wait_for"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    # The user fixtures hash a password per test; the real hasher costs ~0.5 s.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="package")
+def package_sandbox() -> Iterator[Sandbox]:
+    box = Sandbox(host="127.0.0.1", port=0, speed=50.0, seed=7)
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def sandbox(package_sandbox: Sandbox) -> Sandbox:
+    """The module's sandbox, forgetting every call of the test before."""
+    package_sandbox.reset()
+    return package_sandbox
+
+
+@pytest.fixture(scope="package")
+def package_workers(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    live_server: Any,
+    package_sandbox: Sandbox,
+) -> Iterator[Workers]:
+    """Two real `celery worker` processes on this test run's database, Redis db and queue."""
+    from conferences.heartbeat import redis_client
+
+    with django_db_blocker.unblock():
+        db = connection.settings_dict
+    client = redis_client()
+    client.flushdb()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+    env.update(
+        DJANGO_SETTINGS_MODULE="dashboard.settings",
+        TESTING="false",
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
+        REDIS_URL=django_settings.REDIS_URL,
+        CELERY_QUEUE=django_settings.CELERY_TASK_DEFAULT_QUEUE,
+        PUBLIC_BASE_URL=live_server.url,
+        TWILIO_API_BASE_URL=package_sandbox.url,
+        TWILIO_HTTP_TIMEOUT_SECONDS="2",
+        DIAL_RETRY_BASE_SECONDS="0.2",
+        DIAL_RETRY_MAX_SECONDS="2",
+        DIAL_VERIFY_GRACE_SECONDS="0.5",
+        WORKER_HEARTBEAT_SECONDS="0.5",
+        CELERY_TASK_SOFT_TIME_LIMIT="20",
+        CELERY_TASK_TIME_LIMIT="30",
+    )
+    log_dir = ARTIFACTS / "live-workers"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    pool = Workers(env, log_dir)
+    pool.start(concurrency=3, name="live-a")
+    yield pool
+    pool.stop_all()
+    client.flushdb()
+
+
+def _database_is_quiet() -> bool:
+    """No other connection to the test database is inside a statement or a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] == 0
+
+
+def _settle(sandbox: Sandbox) -> None:
+    """Let the test's calls fall silent before its rows are flushed: a callback or a worker
+    writing during TRUNCATE deadlocks it, and one arriving later lands in the next test."""
+    sandbox.set_faults(Faults.from_json({"callback_endpoint_down": True}))  # send no more
+    wait_for(lambda: not sandbox.callbacks(status="pending"), timeout=15)
+    sandbox.reset()  # stop every call; restores the starting faults
+    quiet_since: list[float] = []
+
+    def quiet_for_a_while() -> bool:
+        if not _database_is_quiet():
+            quiet_since.clear()
+            return False
+        quiet_since[:1] = quiet_since[:1] or [time.monotonic()]
+        return time.monotonic() - quiet_since[0] >= 0.3
+
+    wait_for(quiet_for_a_while, timeout=15, interval=0.05)
+
+
+@pytest.fixture
+def workers(
+    transactional_db: None,
+    package_workers: Workers,
+    sandbox: Sandbox,
+    live_server: Any,
+    settings: Any,
+) -> Iterator[Workers]:
+    """Workers ready for this test: callbacks reach this process, calls reach the sandbox."""
+    from conferences.heartbeat import redis_client
+
+    settings.PUBLIC_BASE_URL = live_server.url
+    settings.TWILIO_API_BASE_URL = sandbox.url
+    client = redis_client()
+    # Pacing left by the test before must not delay this one's calls.
+    for key in client.scan_iter(match="dashboard:*:cps:*"):
+        client.delete(key)
+    yield package_workers
+    _settle(sandbox)
