@@ -100,7 +100,11 @@ class Conference(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "sid"], name="unique_conference_sid"),
         ]
-        indexes = [models.Index(fields=["account", "friendly_name", "-created_at"])]
+        indexes = [
+            models.Index(fields=["account", "friendly_name", "-created_at"]),
+            # Issue 10: the history filters by conference name across accounts.
+            models.Index(fields=["friendly_name"], name="conference_friendly_name"),
+        ]
 
     def __str__(self) -> str:
         return self.friendly_name
@@ -230,6 +234,21 @@ class DialRequest(models.Model):
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["operator", "-created_at"]),
             models.Index(fields=["-created_at", "-id"]),
+            # Issue 10: each history filter walks its own index in page order (keyset).
+            # Number and label search use pg_trgm GIN indexes (migration 0007, PostgreSQL).
+            models.Index(fields=["conference", "-created_at", "-id"], name="dial_conference_time"),
+            models.Index(
+                fields=["operator", "status", "-created_at", "-id"],
+                name="dial_operator_status_time",
+            ),
+            models.Index(
+                fields=["error_code", "-created_at", "-id"],
+                name="dial_error_time",
+                condition=models.Q(error_code__isnull=False),
+            ),
+            models.Index(
+                fields=["answered_by", "-created_at", "-id"], name="dial_answered_by_time"
+            ),
         ]
 
     def __str__(self) -> str:

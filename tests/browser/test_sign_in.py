@@ -15,14 +15,14 @@ def test_operator_signs_in_through_the_real_page(
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")
     page.get_by_label("Username").fill("olivia")
     page.get_by_label("Password").fill(PASSWORD)
-    page.screenshot(path=artifacts_dir / "1-login.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "1-login.png", full_page=True, caret="initial")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dial a caller")).to_be_visible()
     expect(page.locator(".role-badge")).to_have_text("operator")
     expect(page.get_by_role("navigation", name="Main")).to_contain_text("History")
     # htmx loaded under the CSP (a blocked script would leave window.htmx undefined).
     assert page.evaluate("typeof window.htmx") == "object"
-    page.screenshot(path=artifacts_dir / "2-signed-in.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "2-signed-in.png", full_page=True, caret="initial")
     print(f"screenshots in {artifacts_dir}")
 
 

@@ -226,4 +226,4 @@ def test_a_live_call_polls_its_story_fragment_and_stops_when_final(client, super
     DialRequest.objects.filter(pk=dial.pk).update(status=DialStatus.COMPLETED)
     final = detail(client, dial, HTTP_HX_REQUEST="true")
     assert final.status_code == 286
-    assert 'hx-trigger' not in final.content.decode()
+    assert "hx-trigger" not in final.content.decode()

@@ -97,18 +97,14 @@ def test_days_are_the_viewers_calendar_days(supervisor, operator):
     ]
 
 
-def test_the_page_shows_the_same_numbers_in_its_charts_and_tables(
-    client, supervisor, known_week
-):
+def test_the_page_shows_the_same_numbers_in_its_charts_and_tables(client, supervisor, known_week):
     client.force_login(supervisor)
     response = client.get(reverse("conferences:history-overview"), {"range": "7d"})
     assert response.status_code == 200
     html = response.content.decode()
     two_days_ago = (known_week - timedelta(days=2)).isoformat()
     # The stacked chart: one rect per day and outcome, carrying its number.
-    assert (
-        f'data-category="{two_days_ago}" data-series="completed" data-value="2"' in html
-    )
+    assert f'data-category="{two_days_ago}" data-series="completed" data-value="2"' in html
     assert f'data-category="{two_days_ago}" data-series="busy" data-value="1"' in html
     assert 'data-label="21211" data-value="2"' in html
     assert 'data-label="olivia" data-value="50"' in html

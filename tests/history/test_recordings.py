@@ -132,9 +132,7 @@ def test_an_operator_may_listen_to_their_own_calls_only(client, operator, twilio
     assert [entry.dial for entry in listens()] == [own]
 
 
-def test_a_user_without_the_permission_is_refused_and_twilio_is_never_asked(
-    client, twilio_media
-):
+def test_a_user_without_the_permission_is_refused_and_twilio_is_never_asked(client, twilio_media):
     viewer = make_user("vic", None)
     viewer.user_permissions.add(Permission.objects.get(codename="view_own_calls"))
     dial = make_dial(viewer, recording_sid=RECORDING_SID)

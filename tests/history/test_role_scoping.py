@@ -53,9 +53,7 @@ def test_an_operator_cannot_open_another_operators_call(client, operator, two_op
 def test_live_updates_never_carry_another_operators_row(client, operator, two_operators):
     _own, others = two_operators
     client.force_login(operator)
-    response = client.get(
-        reverse("conferences:history-live"), {"row": [f"{others.pk}:0:ringing"]}
-    )
+    response = client.get(reverse("conferences:history-live"), {"row": [f"{others.pk}:0:ringing"]})
     assert f'id="dial-{others.pk}"' not in response.content.decode()
     assert response.status_code == 286  # nothing of theirs is live: stop polling
 

@@ -38,25 +38,25 @@ def test_an_operator_runs_a_conference_and_a_supervisor_reviews_it(
 ):
     conference = f"Journey {uuid.uuid4().hex[:6]}"
     sign_in(page, running_app.url, "olivia")
-    page.screenshot(path=artifacts_dir / "01-dial-page.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "01-dial-page.png", full_page=True, caret="initial")
 
     dial(page, conference, ANSWERS)
     dial(page, conference, BUSY)
     dial(page, conference, MACHINE, machine_detection=True)
-    page.screenshot(path=artifacts_dir / "02-dialed.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "02-dialed.png", full_page=True, caret="initial")
 
     # The statuses change live, without reloading.
     expect(recent_row(page, ANSWERS)).to_contain_text("In the conference", timeout=30_000)
     expect(recent_row(page, BUSY)).to_contain_text("Busy", timeout=30_000)
     expect(recent_row(page, MACHINE)).to_contain_text("machine_start", timeout=30_000)
-    page.screenshot(path=artifacts_dir / "03-live-statuses.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "03-live-statuses.png", full_page=True, caret="initial")
 
     # Mute the caller who answered, from the conference's page.
     page.get_by_role("link", name="Conferences").click()
     page.get_by_role("link", name=conference).first.click()
     page.get_by_role("button", name=f"Mute: {ANSWERS}").click()
     expect(page.get_by_role("button", name=f"Unmute: {ANSWERS}")).to_be_visible(timeout=20_000)
-    page.screenshot(path=artifacts_dir / "04-muted.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "04-muted.png", full_page=True, caret="initial")
     page.get_by_role("button", name="Sign out").click()
 
     # A supervisor reviews the conference.
@@ -66,11 +66,11 @@ def test_an_operator_runs_a_conference_and_a_supervisor_reviews_it(
     page.get_by_role("button", name="Show calls").click()
     rows = page.locator("#history-results tbody tr")
     expect(rows).to_have_count(3)
-    page.screenshot(path=artifacts_dir / "05-history-filtered.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "05-history-filtered.png", full_page=True, caret="initial")
 
     rows.filter(has_text=MACHINE).get_by_role("link").first.click()
     expect(page.get_by_text("machine_start").first).to_be_visible()
-    page.screenshot(path=artifacts_dir / "06-machine-timeline.png", full_page=True)
+    page.screenshot(path=artifacts_dir / "06-machine-timeline.png", full_page=True, caret="initial")
     page.go_back()
 
     with page.expect_download() as download:

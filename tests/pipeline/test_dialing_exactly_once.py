@@ -103,7 +103,8 @@ def test_a_create_whose_answer_never_comes_is_adopted_not_repeated(workers, sand
     assert DialAttempt.Outcome.ADOPTED in {a.outcome for a in submitted.attempt_log.all()}
 
 
-def test_a_worker_killed_mid_create_leaves_exactly_one_call(workers, sandbox, operator):
+def test_a_worker_killed_mid_create_leaves_exactly_one_call(workers, sandbox, operator, settings):
+    settings.DIAL_STALE_CLAIM_SECONDS = 4  # as the workers have it: the sweep runs here
     # The create takes 1.5 s to answer: long enough to kill the worker while it waits.
     sandbox.set_faults(Faults.from_json({"match": {"to": ALWAYS_ANSWERS}, "latency_ms": 1500}))
     victim = workers.start(name="victim")
