@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -489,6 +489,7 @@ class SweepReport:
     requeued: int
     stale_claims: int
     failed: int
+    adopted: int = 0
 
 
 def sweep_dials() -> SweepReport:
@@ -508,6 +509,21 @@ def sweep_dials() -> SweepReport:
     stale = DialRequest.objects.filter(
         pk__in=stale_ids, status=DialStatus.PLACING, heartbeat_at__lt=_stale_before()
     ).update(status=DialStatus.PENDING, needs_verification=True, next_attempt_at=now)
+
+    # A worker died after Twilio took the call: its callbacks moved the dial on, but nobody
+    # recorded the placing. Record it now, as decided by check 1 (a callback arrived).
+    has_callbacks = Exists(CallbackEvent.objects.filter(dial_id=OuterRef("pk")))
+    adopted = (
+        DialRequest.objects.filter(placed_at__isnull=True, heartbeat_at__lt=_stale_before())
+        .exclude(status__in=[DialStatus.PENDING, DialStatus.PLACING])
+        .filter(has_callbacks)
+        .update(
+            placed_at=now,
+            placed_by_check="callback",
+            needs_verification=False,
+            sip_auth_password_encrypted="",
+        )
+    )
 
     # Pending long past its due time: the task never ran (or was lost with the broker).
     overdue = DialRequest.objects.filter(status=DialStatus.PENDING).filter(
@@ -529,6 +545,12 @@ def sweep_dials() -> SweepReport:
         if moved:
             tasks.enqueue_place_dial(dial_id)
             requeued += 1
-    if requeued or stale or failed:
-        logger.info("sweep: %s re-enqueued, %s stale claims, %s failed", requeued, stale, failed)
-    return SweepReport(requeued=requeued, stale_claims=stale, failed=failed)
+    if requeued or stale or failed or adopted:
+        logger.info(
+            "sweep: %s re-enqueued, %s stale claims, %s failed, %s adopted from callbacks",
+            requeued,
+            stale,
+            failed,
+            adopted,
+        )
+    return SweepReport(requeued=requeued, stale_claims=stale, failed=failed, adopted=adopted)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -172,6 +172,18 @@ def _translate(error: Exception) -> GatewayError:
     return GatewayError(f"Twilio client error: {error}", retryable=False)
 
 
+def _fetch_or_none(request: Callable[[], Any]) -> Any:
+    """Run an SDK fetch: None when Twilio has no such resource (404), else a GatewayError."""
+    try:
+        return request()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return None
+        raise _translate(error) from error
+    except (TwilioException, requests.RequestException) as error:
+        raise _translate(error) from error
+
+
 def _int_or_none(value: object) -> int | None:
     try:
         return int(str(value))
@@ -256,20 +268,15 @@ def fetch_participant(
     creds: AccountCredentials, conference_sid: str, call_sid_or_label: str, *, timeout: float
 ) -> ParticipantSummary | None:
     """A participant by CallSid or Label; None when Twilio has no such participant."""
-    try:
-        participant = (
+    participant = _fetch_or_none(
+        lambda: (
             _client(creds, timeout)
             .conferences(conference_sid)
             .participants(quote(call_sid_or_label, safe=""))
             .fetch()
         )
-    except TwilioRestException as error:
-        if error.status == 404:
-            return None
-        raise _translate(error) from error
-    except (TwilioException, requests.RequestException) as error:
-        raise _translate(error) from error
-    return _participant_summary(participant)
+    )
+    return None if participant is None else _participant_summary(participant)
 
 
 def find_calls(
@@ -491,15 +498,8 @@ def fetch_conference(
     creds: AccountCredentials, conference_sid: str, *, timeout: float
 ) -> ConferenceSummary | None:
     """A conference by SID; None when Twilio has no such conference."""
-    try:
-        conference = _client(creds, timeout).conferences(conference_sid).fetch()
-    except TwilioRestException as error:
-        if error.status == 404:
-            return None
-        raise _translate(error) from error
-    except (TwilioException, requests.RequestException) as error:
-        raise _translate(error) from error
-    return _conference_summary(conference)
+    conference = _fetch_or_none(lambda: _client(creds, timeout).conferences(conference_sid).fetch())
+    return None if conference is None else _conference_summary(conference)
 
 
 # --- End of live conference controls -----------------------------------------------------
@@ -536,14 +536,9 @@ class ConferenceDetails:
 
 def fetch_call(creds: AccountCredentials, call_sid: str, *, timeout: float) -> CallDetails | None:
     """A call by SID; None when Twilio has no such call."""
-    try:
-        call = _client(creds, timeout).calls(call_sid).fetch()
-    except TwilioRestException as error:
-        if error.status == 404:
-            return None
-        raise _translate(error) from error
-    except (TwilioException, requests.RequestException) as error:
-        raise _translate(error) from error
+    call = _fetch_or_none(lambda: _client(creds, timeout).calls(call_sid).fetch())
+    if call is None:
+        return None
     return CallDetails(
         sid=call.sid or "",
         status=call.status or "",
@@ -559,14 +554,9 @@ def fetch_conference_details(
     creds: AccountCredentials, conference_sid: str, *, timeout: float
 ) -> ConferenceDetails | None:
     """A conference by SID with its dates; None when Twilio has no such conference."""
-    try:
-        conference = _client(creds, timeout).conferences(conference_sid).fetch()
-    except TwilioRestException as error:
-        if error.status == 404:
-            return None
-        raise _translate(error) from error
-    except (TwilioException, requests.RequestException) as error:
-        raise _translate(error) from error
+    conference = _fetch_or_none(lambda: _client(creds, timeout).conferences(conference_sid).fetch())
+    if conference is None:
+        return None
     return ConferenceDetails(
         sid=conference.sid or "",
         status=conference.status or "",
