@@ -8,6 +8,7 @@ from django.urls import reverse
 from conferences import accounts, twilio_gateway
 from conferences.models import DialRequest, RelayAllowedHost
 from conferences.sandbox import Sandbox
+from tests.pipeline.conftest import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,8 @@ def _sent_through_gateway(dial: DialRequest, sandbox: Sandbox) -> dict[str, list
         creds.account_sid, creds.username, creds.password, sandbox.url
     )
     twilio_gateway.create_participant(creds, dial.conference.friendly_name, dial.params, timeout=5)
-    (entry,) = [e for e in sandbox.requests() if e["method"] == "POST"]
+    # The sandbox writes its request log just after it answers: poll for the entry.
+    (entry,) = wait_for(lambda: [e for e in sandbox.requests() if e["method"] == "POST"])
     return entry["params"]
 
 
