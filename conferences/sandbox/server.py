@@ -38,6 +38,9 @@ class SandboxHTTPServer(ThreadingHTTPServer):
 
 
 class SandboxRequestHandler(BaseHTTPRequestHandler):
+    # Buffer the answer and send it when the request is done: by then the request log holds
+    # the entry, so a client that reads /_sandbox/requests right after its answer sees it.
+    wbufsize = -1
     server: SandboxHTTPServer
     server_version = "TwilioSandbox/1.0"
 
