@@ -233,6 +233,15 @@ def _instance_fields(instance: Any) -> dict[str, Any]:
     return fields
 
 
+def _conference_summary(conference: Any) -> ConferenceSummary:
+    return ConferenceSummary(
+        sid=conference.sid or "",
+        friendly_name=conference.friendly_name or "",
+        status=conference.status or "",
+        reason_ended=conference.reason_conference_ended or "",
+    )
+
+
 def _participant_summary(participant: Any) -> ParticipantSummary:
     return ParticipantSummary(
         call_sid=participant.call_sid or "",
@@ -253,15 +262,7 @@ def find_conferences(
         found = _client(creds, timeout).conferences.list(friendly_name=friendly_name, limit=20)
     except (TwilioException, requests.RequestException) as error:
         raise _translate(error) from error
-    return [
-        ConferenceSummary(
-            sid=c.sid or "",
-            friendly_name=c.friendly_name or "",
-            status=c.status or "",
-            reason_ended=c.reason_conference_ended or "",
-        )
-        for c in found
-    ]
+    return [_conference_summary(c) for c in found]
 
 
 def fetch_participant(
@@ -343,15 +344,7 @@ def list_open_conferences(creds: AccountCredentials, *, timeout: float) -> list[
             found.extend(client.conferences.list(status=status, limit=50))
     except (TwilioException, requests.RequestException) as error:
         raise _translate(error) from error
-    return [
-        ConferenceSummary(
-            sid=c.sid or "",
-            friendly_name=c.friendly_name or "",
-            status=c.status or "",
-            reason_ended=c.reason_conference_ended or "",
-        )
-        for c in found
-    ]
+    return [_conference_summary(c) for c in found]
 
 
 # --- Live conference controls (issue 11: used by conferences/live.py) -------------------
@@ -405,15 +398,6 @@ def _live_participant(participant: Any) -> LiveParticipant:
         end_conference_on_exit=bool(participant.end_conference_on_exit),
         start_conference_on_enter=bool(participant.start_conference_on_enter),
         date_created=participant.date_created,
-    )
-
-
-def _conference_summary(conference: Any) -> ConferenceSummary:
-    return ConferenceSummary(
-        sid=conference.sid or "",
-        friendly_name=conference.friendly_name or "",
-        status=conference.status or "",
-        reason_ended=conference.reason_conference_ended or "",
     )
 
 
