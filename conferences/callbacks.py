@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import DurationField, ExpressionWrapper, F, Field, Q, QuerySet
 from django.utils import timezone
 
 from conferences.models import (
@@ -406,12 +408,6 @@ def correlate(reading: Reading, dial_id_in_url: int) -> Correlation:
 # --- Recording a callback -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RecordedCallback:
-    event: CallbackEvent
-    created: bool  # False: a second delivery of a callback already stored
-
-
 def storable_params(params: Mapping[str, Sequence[str]]) -> dict[str, str | list[str]]:
     """Parameters for the JSON column: a single value as is, a repeated name as a list."""
     return {
@@ -419,69 +415,186 @@ def storable_params(params: Mapping[str, Sequence[str]]) -> dict[str, str | list
     }
 
 
-def record_callback(
+@dataclass(frozen=True)
+class StoredCallback:
+    reading: Reading
+    event_id: int | None  # None: a second delivery of a callback already stored
+
+    @property
+    def created(self) -> bool:
+        return self.event_id is not None
+
+
+# What the receiver writes; correlation (dial, conference, orphaned) is the applier's.
+_STORED_FIELDS = (
+    "kind",
+    "account_sid",
+    "call_sid",
+    "conference_sid",
+    "event",
+    "sequence_number",
+    "twilio_timestamp",
+    "received_at",
+    "params",
+    "dedupe_key",
+    "unknown_value",
+    "dial_id_in_url",
+    "orphaned",
+    "apply_attempts",
+    "apply_error",
+)
+
+
+@cache
+def _stored_fields() -> list[Field[Any, Any]]:
+    return [CallbackEvent._meta.get_field(name) for name in _STORED_FIELDS]  # type: ignore[misc]
+
+
+@cache
+def _insert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(field.column)) for field in _stored_fields())
+    placeholders = ", ".join(["%s"] * len(_STORED_FIELDS))
+    # Identifiers come from the model, every value is a parameter.
+    return (
+        f"INSERT INTO {quote(CallbackEvent._meta.db_table)} ({columns}) "  # noqa: S608
+        f"VALUES ({placeholders}) "
+        f"ON CONFLICT ({quote('dedupe_key')}) DO NOTHING RETURNING {quote('id')}"
+    )
+
+
+def store_callback(
     kind: str,
     params: Mapping[str, Sequence[str]],
     *,
     dial_id_in_url: int,
     received_at: datetime | None = None,
-) -> RecordedCallback:
-    """Store a verified callback once, apply it and schedule its relay, in one transaction."""
-    from conferences import metrics, relay  # both read this module's tables
+) -> StoredCallback:
+    """Store a verified callback once: the receiver's only database work, one statement.
 
+    `INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, committed on its own, so
+    the event is durable before Twilio hears 2xx, a second delivery stores nothing, and no
+    row of ours is locked while Twilio waits. The ORM would need a savepoint and a second
+    query to tell a duplicate apart. A worker applies the event (`apply_pending_callbacks`).
+    """
     stored_params = storable_params(params)
     reading = read_callback(kind, stored_params)
-    received_at = received_at or timezone.now()
-    with transaction.atomic():
-        correlation = correlate(reading, dial_id_in_url)
-        event = CallbackEvent(
-            kind=kind,
-            dial=correlation.dial,
-            conference=correlation.conference,
-            account_sid=reading.account_sid,
-            call_sid=reading.call_sid,
-            conference_sid=reading.conference_sid,
-            event=reading.event[:64],
-            sequence_number=reading.sequence_number,
-            twilio_timestamp=reading.timestamp,
-            received_at=received_at,
-            params=stored_params,
-            dedupe_key=reading.dedupe_key(),
-            applied_at=received_at,
-            unknown_value=not reading.known,
-            dial_id_in_url=dial_id_in_url if 0 <= dial_id_in_url <= _BIGINT_MAX else None,
-            orphaned=correlation.orphaned,
-        )
-        try:
-            with transaction.atomic():
-                event.save(force_insert=True)
-        except IntegrityError:
-            duplicate = CallbackEvent.objects.filter(dedupe_key=event.dedupe_key).first()
-            if duplicate is None:
-                raise
-            metrics.count_duplicate(kind)  # issue 12: webhook health
-            return RecordedCallback(event=duplicate, created=False)
-        metrics.note_arrival_order(event)  # issue 12: webhook health
-        try:
-            with transaction.atomic():
-                apply_event(event)
-        except Exception:
-            # Twilio never sends a status callback twice: keep the event, unapplied, so
-            # it can be applied again once the bug is fixed; the answer stays 2xx.
-            logger.exception("Could not apply callback event #%s (%s)", event.pk, event.kind)
-            CallbackEvent.objects.filter(pk=event.pk).update(applied_at=None)
-            event.applied_at = None
-        relay.schedule_relay(event, correlation.url_dial)
-    if not reading.known:
-        logger.warning(
-            "Stored a %s callback with a value this app does not know yet: %r",
-            kind,
-            reading.event[:64],
-        )
-    return RecordedCallback(event=event, created=True)
+    event = CallbackEvent(
+        kind=kind,
+        account_sid=reading.account_sid,
+        call_sid=reading.call_sid,
+        conference_sid=reading.conference_sid,
+        event=reading.event[:64],
+        sequence_number=reading.sequence_number,
+        twilio_timestamp=reading.timestamp,
+        received_at=received_at or timezone.now(),
+        params=stored_params,
+        dedupe_key=reading.dedupe_key(),
+        unknown_value=not reading.known,
+        dial_id_in_url=dial_id_in_url if 0 <= dial_id_in_url <= _BIGINT_MAX else None,
+    )
+    fields = _stored_fields()
+    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(), values)
+        row = cursor.fetchone()
+    return StoredCallback(reading=reading, event_id=row[0] if row else None)
 
 
 # --- Applying an event ----------------------------------------------------------------
+
+# An event whose application raised (a bug, not bad input: that was refused at the door)
+# is tried this many times, then left unapplied and counted on the webhook health page.
+MAX_APPLY_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class ApplyReport:
+    applied: int
+    failed: int
+    more: bool  # the time budget ran out with events still waiting
+
+
+def unapplied_events() -> QuerySet[CallbackEvent]:
+    """Stored, not yet applied, and still worth trying (the partial index `callback_unapplied`)."""
+    return CallbackEvent.objects.filter(
+        applied_at__isnull=True, apply_attempts__lt=MAX_APPLY_ATTEMPTS
+    )
+
+
+def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
+    """Apply stored callbacks, oldest first, each in its own short transaction.
+
+    Workers share the backlog through `SKIP LOCKED`; one event per transaction keeps row
+    locks to one conference and one dial at a time, so two appliers never deadlock. Order
+    does not matter for correctness (see `apply_event`); oldest first keeps pages current.
+    """
+    from conferences import metrics  # it reads this module's tables
+
+    deadline = time.monotonic() + time_budget
+    applied = 0
+    failed: list[int] = []  # tried again by a later run, not straight away by this one
+    while time.monotonic() < deadline:
+        with transaction.atomic():
+            event = (
+                unapplied_events()
+                .exclude(pk__in=failed)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .first()
+            )
+            if event is None:
+                return ApplyReport(applied=applied, failed=len(failed), more=False)
+            first_try = event.apply_attempts == 0
+            if apply_stored_event(event):
+                applied += 1
+            else:
+                failed.append(event.pk)
+        if first_try:
+            # After the commit, in a transaction of its own: a tally row is shared by every
+            # event of the hour, and holding one while waiting for a dial row deadlocks.
+            metrics.note_arrival_order(event)  # issue 12: webhook health
+    more = unapplied_events().exclude(pk__in=failed).exists()
+    return ApplyReport(applied=applied, failed=len(failed), more=more)
+
+
+def apply_stored_event(event: CallbackEvent) -> bool:
+    """Correlate one stored event, apply it, and on its first try schedule its relay."""
+    from conferences import relay  # it reads this module's tables
+
+    first_try = event.apply_attempts == 0
+    event.apply_attempts += 1
+    correlation: Correlation | None = None
+    try:
+        with transaction.atomic():
+            correlation = correlate(
+                read_callback(event.kind, event.params), event.dial_id_in_url or 0
+            )
+            event.dial = correlation.dial
+            event.conference = correlation.conference
+            event.orphaned = correlation.orphaned
+            apply_event(event)
+    except Exception as error:  # one bad event must not stop the others
+        logger.exception("Could not apply callback event #%s (%s)", event.pk, event.kind)
+        event.apply_error = f"{type(error).__name__}: {error}"[:500]
+        if correlation is None:
+            event.dial, event.conference = None, None
+    else:
+        event.applied_at = timezone.now()
+        event.apply_error = ""
+    event.save(
+        update_fields=[
+            "dial",
+            "conference",
+            "orphaned",
+            "applied_at",
+            "apply_attempts",
+            "apply_error",
+        ]
+    )
+    if first_try and correlation is not None:
+        relay.schedule_relay(event, correlation.url_dial)
+    return event.applied_at is not None
 
 
 def apply_event(event: CallbackEvent) -> None:

@@ -34,7 +34,7 @@ from django.db.models.functions import TruncHour
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import accounts, audit, heartbeat, relay
+from conferences import accounts, audit, callbacks, heartbeat, relay
 from conferences.models import (
     CallbackEvent,
     CallbackKind,
@@ -81,7 +81,7 @@ def _hour(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-# --- Tallies written on the webhook path (callbacks.record_callback) ------------------
+# --- Tallies written on the webhook path (receiver and applier) -----------------------
 
 
 def _tally(kind: str, measure: str, *, at: datetime | None = None) -> None:
@@ -118,11 +118,11 @@ def note_arrival_order(event: CallbackEvent) -> None:
         )
     else:
         return
-    later_arrived_first = (
-        earlier.filter(kind=event.kind, sequence_number__gt=event.sequence_number)
-        .exclude(pk=event.pk)
-        .exists()
-    )
+    # Ids follow arrival (the receiver inserts as callbacks come in), so "arrived first" is
+    # "has a smaller id", even when the applier gets to the events later and in a batch.
+    later_arrived_first = earlier.filter(
+        kind=event.kind, sequence_number__gt=event.sequence_number, pk__lt=event.pk
+    ).exists()
     if later_arrived_first:
         _tally(event.kind, CallbackTallyMeasure.OUT_OF_ORDER, at=event.received_at)
 
@@ -392,13 +392,24 @@ def callback_findings(now: datetime | None = None) -> list[Finding]:
                 f"{_plural(malformed, 'callback')} this hour refused as malformed or too large.",
             )
         )
-    unapplied = _callbacks().filter(applied_at__isnull=True).count()
-    if unapplied:
+    unapplied = _callbacks().filter(applied_at__isnull=True)
+    if failed := unapplied.filter(apply_attempts__gte=callbacks.MAX_APPLY_ATTEMPTS).count():
         findings.append(
             Finding(
                 Level.PROBLEM,
-                f"{_plural(unapplied, 'stored callback')} could not be applied (a bug): see the "
+                f"{_plural(failed, 'stored callback')} could not be applied (a bug): see the "
                 "logs for “Could not apply callback event”.",
+            )
+        )
+    waiting = unapplied.filter(
+        apply_attempts__lt=callbacks.MAX_APPLY_ATTEMPTS, received_at__lt=now - timedelta(minutes=1)
+    ).count()
+    if waiting:
+        findings.append(
+            Finding(
+                Level.WARNING,
+                f"{_plural(waiting, 'callback')} stored over a minute ago still waiting to be "
+                "applied: is a Celery worker running?",
             )
         )
     stuck = DialRequest.objects.filter(
@@ -621,7 +632,7 @@ def prometheus_text(now: datetime | None = None) -> str:
         families.append(family)
 
     unapplied = _Family(
-        "dialin_callbacks_unapplied", "gauge", "Stored callbacks that could not be applied."
+        "dialin_callbacks_unapplied", "gauge", "Stored callbacks not applied (yet, or failed)."
     )
     unapplied.add(_callbacks().filter(applied_at__isnull=True).count())
     families.append(unapplied)

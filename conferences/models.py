@@ -327,6 +327,10 @@ class CallbackEvent(models.Model):
     )
     # Issue 12: when retention replaced the personal values in `params`.
     purged_at = models.DateTimeField(null=True, blank=True)
+    # The receiver only stores; a worker applies (callbacks.apply_pending_callbacks). An
+    # event that failed to apply is tried again a few times, then left for a person.
+    apply_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    apply_error = models.CharField(max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -334,8 +338,9 @@ class CallbackEvent(models.Model):
             models.Index(fields=["conference", "received_at"]),
             # Issue 12: webhook health and metrics read recent callbacks by time.
             models.Index(fields=["received_at"], name="callback_received_at"),
+            # The applier's queue: oldest first, only the rows still to apply.
             models.Index(
-                fields=["applied_at"],
+                fields=["id"],
                 name="callback_unapplied",
                 condition=models.Q(applied_at__isnull=True),
             ),

@@ -1,8 +1,11 @@
 """Twilio status callbacks: verify, store, answer.
 
-Everything else happens in `callbacks.record_callback`, inside one short transaction;
-relays leave through Celery after it commits. A refused request leaves a counter row
-(per kind, hour and reason) and a log line: never its body, never a token.
+The receiver does the least that is safe: check the signature, store the raw event in one
+statement (`callbacks.store_callback`), ask a worker to apply it, answer 204. Applying,
+relaying and tallies happen in the worker (`callbacks.apply_pending_callbacks`), and a
+beat sweep applies whatever a lost task or a broker outage left, so an event stored is an
+event applied. A refused request leaves a counter row (per kind, hour and reason) and a
+log line: never its body, never a token.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from conferences import accounts, callbacks
+from conferences import accounts, callbacks, metrics, tasks
 from conferences.models import WebhookRejection, WebhookRejectionReason
 from conferences.twilio_gateway import validate_signature
 
@@ -41,7 +44,7 @@ _STATUS_FOR_REASON = {
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest, kind: str, dial_id: int) -> HttpResponse:
-    """One Twilio status callback about one dial: 204 once it is stored and applied."""
+    """One Twilio status callback about one dial: 204 once it is stored."""
     if kind not in callbacks.WEBHOOK_KINDS:
         raise Http404("No such callback kind")
     if _too_large(request):
@@ -57,9 +60,19 @@ def callback(request: HttpRequest, kind: str, dial_id: int) -> HttpResponse:
     if problem is not None:
         return _refuse(request, kind, dial_id, problem, account_sid=account_sid)
     try:
-        callbacks.record_callback(kind, params, dial_id_in_url=dial_id)
+        stored = callbacks.store_callback(kind, params, dial_id_in_url=dial_id)
     except callbacks.MalformedCallback as error:
         return _refuse(request, kind, dial_id, WebhookRejectionReason.MALFORMED, detail=str(error))
+    if not stored.created:
+        metrics.count_duplicate(kind)  # issue 12: webhook health
+        return HttpResponse(status=204)
+    tasks.request_callback_apply()
+    if not stored.reading.known:
+        logger.warning(
+            "Stored a %s callback with a value this app does not know yet: %r",
+            kind,
+            stored.reading.event[:64],
+        )
     return HttpResponse(status=204)
 
 

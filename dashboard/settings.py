@@ -171,6 +171,12 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran in time is replaced by the next one, never piled up.
         "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
+    # Applies callbacks whose apply request was lost (broker down, worker killed).
+    "apply-callbacks": {
+        "task": "conferences.tasks.apply_callbacks",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+        "options": {"expires": SWEEP_INTERVAL_SECONDS},
+    },
     "resend-pending-relays": {
         "task": "conferences.relay.resend_pending_relays",
         "schedule": 300.0,

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from conferences import ops_tasks
+from conferences import callbacks, ops_tasks
 from conferences.audit import AuditAction
 from conferences.models import (
     AuditEntry,
@@ -123,12 +123,14 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
         "completed",
     ]
     assert [replay(entry) for entry in reversed(late)] == [204] * len(late)
+    wait_for(lambda: not callbacks.unapplied_events().exists())  # the worker applies them
     assert fields_that_matter(lost) == reconciled
     assert call_events.count() == events_before + len(late)
     assert CallbackTally.objects.filter(measure="out-of-order").exists()
 
     # Delivered again, they are duplicates: nothing stored, nothing moved.
     assert [replay(entry) for entry in late] == [204] * len(late)
+    wait_for(lambda: not callbacks.unapplied_events().exists())
     assert call_events.count() == events_before + len(late)
     duplicates = CallbackTally.objects.get(kind="call-status", measure="duplicate")
     assert duplicates.count == len(late)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from conferences import accounts, crypto
+from conferences import accounts, crypto, tasks
 from conferences.callback_urls import callback_url
 from conferences.models import (
     CallbackEvent,
@@ -102,6 +103,18 @@ def sign(token: str, url: str, params: Mapping[str, str] | None = None) -> str:
     return str(RequestValidator(token).compute_signature(url, dict(params or {})))
 
 
+@contextmanager
+def apply_tasks_in_process(enabled: bool = True) -> Iterator[None]:
+    """Celery tasks enqueued meanwhile run at once, here (eager), not through the broker."""
+    conf = tasks.apply_callbacks.app.conf
+    before = conf.task_always_eager
+    conf.task_always_eager = enabled or before
+    try:
+        yield
+    finally:
+        conf.task_always_eager = before
+
+
 @dataclass
 class Sent:
     status_code: int
@@ -110,10 +123,16 @@ class Sent:
 
 
 class TwilioSender:
-    """Sends callbacks as Twilio does: to the dial's callback URL, signed with a token."""
+    """Sends callbacks as Twilio does: to the dial's callback URL, signed with a token.
 
-    def __init__(self, client: Client) -> None:
+    The receiver only stores and asks a worker to apply; with `apply` (the default) that
+    apply task runs here, in the request, so a test reads the applied state at once
+    without a worker or a message left in the queue.
+    """
+
+    def __init__(self, client: Client, *, apply: bool = True) -> None:
         self.client = client
+        self.apply = apply
 
     def send(
         self,
@@ -146,16 +165,17 @@ class TwilioSender:
             all_headers["X-Twilio-Signature"] = signature
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        if method == "GET":
-            response = self.client.get(path, headers=all_headers)
-        else:
-            response = self.client.generic(
-                method,
-                path,
-                urlencode(params),
-                content_type="application/x-www-form-urlencoded",
-                headers=all_headers,
-            )
+        with apply_tasks_in_process(self.apply):
+            if method == "GET":
+                response = self.client.get(path, headers=all_headers)
+            else:
+                response = self.client.generic(
+                    method,
+                    path,
+                    urlencode(params),
+                    content_type="application/x-www-form-urlencoded",
+                    headers=all_headers,
+                )
         return Sent(response.status_code, url, response.content)
 
     def fixture(self, dial: DialRequest, name: str, **overrides: str) -> Sent:

@@ -1,0 +1,108 @@
+"""The receiver stores, a worker applies: nothing stored is left unapplied, whatever fails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from conferences import callbacks, metrics, tasks
+from conferences.models import CallbackEvent, DialRequest, DialStatus
+from tests.webhooks.helpers import TwilioSender, make_dial
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store_only(client: Client) -> TwilioSender:
+    """Twilio, with no worker to apply what the receiver stores."""
+    return TwilioSender(client, apply=False)
+
+
+def test_the_receiver_stores_the_event_and_leaves_applying_to_the_worker(
+    store_only, dial, redis_db
+):
+    assert store_only.fixture(dial, "call-status-completed").status_code == 204
+
+    event = CallbackEvent.objects.get()
+    assert (event.applied_at, event.dial_id, event.event) == (None, None, "completed")
+    assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.PENDING
+    # It asked for a worker once, with a marker that a burst of callbacks shares.
+    assert redis_db.exists(tasks._apply_request_key())
+
+    tasks.apply_callbacks()  # what the worker runs
+
+    event.refresh_from_db()
+    assert event.applied_at is not None
+    assert event.dial_id == dial.pk
+    assert event.apply_attempts == 1
+    assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.COMPLETED
+    assert not redis_db.exists(tasks._apply_request_key())  # the next callback asks again
+
+
+def test_with_redis_down_the_callback_is_still_stored_and_the_beat_sweep_applies_it(
+    store_only, dial, settings: Any
+):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    assert store_only.fixture(dial, "call-status-ringing").status_code == 204
+    assert CallbackEvent.objects.filter(applied_at__isnull=True).count() == 1
+
+    tasks.apply_callbacks()  # the beat schedule runs this every few seconds
+
+    assert not CallbackEvent.objects.filter(applied_at__isnull=True).exists()
+    assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.RINGING
+
+
+def test_an_event_that_cannot_be_applied_is_kept_tried_again_then_reported(
+    store_only, operator, monkeypatch
+):
+    broken, healthy = make_dial(operator, label="broken"), make_dial(operator, label="ok")
+    healthy.call_sid = "CA" + "1" * 32
+    healthy.save(update_fields=["call_sid"])
+    store_only.fixture(broken, "call-status-completed")
+    store_only.fixture(healthy, "call-status-completed")
+    real_apply = callbacks.apply_event
+
+    def apply_unless_broken(event: CallbackEvent) -> None:
+        if event.dial_id == broken.pk:
+            raise RuntimeError("a bug in applying")
+        real_apply(event)
+
+    monkeypatch.setattr(callbacks, "apply_event", apply_unless_broken)
+
+    report = callbacks.apply_pending_callbacks()
+    assert (report.applied, report.failed) == (1, 1)  # one bad event stops no other
+    bad = CallbackEvent.objects.get(dial=broken)
+    assert (bad.applied_at, bad.apply_attempts) == (None, 1)
+    assert bad.apply_error == "RuntimeError: a bug in applying"
+    assert DialRequest.objects.get(pk=healthy.pk).status == DialStatus.COMPLETED
+
+    for _ in range(callbacks.MAX_APPLY_ATTEMPTS):
+        callbacks.apply_pending_callbacks()
+    bad.refresh_from_db()
+    assert bad.apply_attempts == callbacks.MAX_APPLY_ATTEMPTS  # then no more tries
+    assert not callbacks.unapplied_events().exists()
+    problems = [f.text for f in metrics.callback_findings() if "could not be applied" in f.text]
+    assert problems == [
+        "1 stored callback could not be applied (a bug): see the logs for "
+        "“Could not apply callback event”."
+    ]
+
+    monkeypatch.setattr(callbacks, "apply_event", real_apply)  # the bug is fixed
+    CallbackEvent.objects.filter(pk=bad.pk).update(apply_attempts=0)  # an operator retries
+    callbacks.apply_pending_callbacks()
+    assert DialRequest.objects.get(pk=broken.pk).status == DialStatus.COMPLETED
+
+
+def test_callbacks_waiting_a_minute_for_a_worker_are_a_finding(store_only, dial):
+    store_only.fixture(dial, "call-status-ringing")
+    assert not [f for f in metrics.callback_findings() if "waiting" in f.text]
+    CallbackEvent.objects.update(received_at=timezone.now() - timedelta(minutes=2))
+    waiting = [f.text for f in metrics.callback_findings() if "waiting" in f.text]
+    assert waiting == [
+        "1 callback stored over a minute ago still waiting to be applied: "
+        "is a Celery worker running?"
+    ]
