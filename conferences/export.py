@@ -75,9 +75,9 @@ class Column:
 COLUMNS: tuple[Column, ...] = (
     Column("dial_id", lambda r: str(r.dial.pk)),
     Column("created_at_utc", lambda r: iso_utc(r.dial.created_at)),
-    Column("conference", lambda r: r.dial.conference.friendly_name),
-    Column("conference_sid", lambda r: r.dial.conference.sid or ""),
-    Column("operator", lambda r: r.dial.operator.get_username()),
+    Column("conference", lambda r: r.conference_name),
+    Column("conference_sid", lambda r: r.conference_sid),
+    Column("operator", lambda r: r.operator_name),
     Column("to", lambda r: r.to_display, number=True),
     Column("from", lambda r: r.from_display, number=True),
     Column("label", lambda r: r.dial.label),
@@ -147,8 +147,9 @@ def _csv_lines(user: User, dials: Iterator[DialRequest]) -> Iterator[str]:
     writer.writerow([column.header for column in COLUMNS])
     yield BYTE_ORDER_MARK + _drain(buffer)
     pending = 0
+    full_numbers = masking.can_see_full_numbers(user)
     for dial in dials:
-        writer.writerow(csv_cells(selectors.history_row(user, dial)))
+        writer.writerow(csv_cells(selectors.history_row(user, dial, full_numbers=full_numbers)))
         pending += 1
         if pending == ROWS_PER_WRITE:
             yield _drain(buffer)

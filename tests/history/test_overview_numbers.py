@@ -126,3 +126,14 @@ def test_the_page_defaults_to_the_last_seven_days(client, supervisor):
     client.force_login(supervisor)
     html = client.get(reverse("conferences:history-overview")).content.decode()
     assert '<option value="7d" selected>' in html
+
+
+def test_a_viewer_who_may_see_no_dial_gets_an_empty_overview(known_week):
+    nobody = make_user("nobody", None)
+
+    overview = selectors.history_overview(
+        user=nobody, filters=selectors.HistoryFilters(quick_range="7d")
+    )
+
+    assert (overview.dials, overview.median_time_to_answer) == (0, None)
+    assert overview.operators == [] and overview.failures == []
