@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/dashboard \
 	REDIS_URL=redis://127.0.0.1:6379/0 DJANGO_ALLOW_ASYNC_UNSAFE=true DEBUG=false
 
-.PHONY: help run test lint fmt bench install services browser-deps clean
+.PHONY: help run test lint fmt bench install services test-deps clean
 
 help:
 	@echo "make run    - set up and start the dashboard (web, worker, beat, sandbox)"
@@ -42,8 +42,8 @@ run: install
 services:
 	scripts/services postgres redis
 
-browser-deps:
-	scripts/browser-deps
+test-deps:
+	scripts/test-deps
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,7 +54,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: install services browser-deps lint
+test: install services test-deps lint
 	$(TEST_ENV) $(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: install services

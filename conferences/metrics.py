@@ -12,6 +12,7 @@ arrival in Redis; what came back (or did not) names the likely misconfiguration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -590,6 +591,10 @@ def prometheus_text(now: datetime | None = None) -> str:
     queue = _Family("dialin_celery_queue_length", "gauge", "Tasks waiting in the Celery queue.")
     if state.length is not None:
         queue.add(state.length, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    with contextlib.suppress(redis.RedisError):
+        client = heartbeat.redis_client()
+        keys = celery_queue_keys(settings.CELERY_CALLBACK_QUEUE)
+        queue.add(sum(int(client.llen(key)) for key in keys), queue=settings.CELERY_CALLBACK_QUEUE)
     families.append(queue)
     oldest = _Family(
         "dialin_oldest_pending_dial_age_seconds",

@@ -137,7 +137,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Our LOGGING config writes to stderr; Celery's redirect would swallow task logs.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
-CELERY_TASK_ROUTES = {"conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
+# Callbacks are applied from their own queue, served by a worker of their own (Procfile
+# `callbacks`): a dial task may hold a worker slot for seconds while it waits for its
+# account's CPS slot, and a burst of dials must not hold up the live status of the calls.
+CELERY_CALLBACK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-callbacks"
+CELERY_TASK_ROUTES = {
+    "conferences.tasks.apply_callbacks": {"queue": CELERY_CALLBACK_QUEUE},
+    "conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE},
+}
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 WORKER_HEARTBEAT_KEY_PREFIX = f"dashboard:{CELERY_TASK_DEFAULT_QUEUE}:worker-heartbeat:"
 

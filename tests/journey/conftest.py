@@ -1,4 +1,4 @@
-"""The app started as `make run` starts it: web, worker, beat and sandbox from the Procfile,
+"""The app started as `make run` starts it: web, workers, beat and sandbox from the Procfile,
 as separate processes on free ports, against PostgreSQL and Redis."""
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import pytest
 from django.db import connection
 
 BASE = Path(__file__).resolve().parents[2]
+# What `make run` starts when no Twilio account is configured (scripts/run).
+PROCESSES = ("web", "worker", "callbacks", "beat", "sandbox")
 
 
 def free_port() -> int:
@@ -72,7 +74,15 @@ def running_app(
     log = artifacts_dir / "processes.log"
     with log.open("wb") as out:
         honcho = subprocess.Popen(
-            [str(BASE / ".venv" / "bin" / "honcho"), "start", "web", "worker", "beat", "sandbox"],
+            [
+                str(BASE / ".venv" / "bin" / "honcho"),
+                "start",
+                "web",
+                "worker",
+                "callbacks",
+                "beat",
+                "sandbox",
+            ],
             cwd=BASE,
             env=env,
             stdout=out,

@@ -9,7 +9,6 @@ these workers on the shared queue.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from conferences.sandbox import Faults, Sandbox
 from tests.browser.conftest import browser_problems
 from tests.conftest import ARTIFACTS
 from tests.pipeline.conftest import Workers, wait_for
+from tests.worker_env import celery_worker_env
 
 __all__ = ["browser_problems", "wait_for"]
 
@@ -61,22 +61,12 @@ def package_workers(
         db = connection.settings_dict
     client = redis_client()
     client.flushdb()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="dashboard.settings",
-        TESTING="false",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=django_settings.REDIS_URL,
-        CELERY_QUEUE=django_settings.CELERY_TASK_DEFAULT_QUEUE,
-        PUBLIC_BASE_URL=live_server.url,
-        TWILIO_API_BASE_URL=package_sandbox.url,
-        TWILIO_HTTP_TIMEOUT_SECONDS="2",
-        DIAL_RETRY_BASE_SECONDS="0.2",
-        DIAL_RETRY_MAX_SECONDS="2",
-        DIAL_VERIFY_GRACE_SECONDS="0.5",
-        WORKER_HEARTBEAT_SECONDS="0.5",
-        CELERY_TASK_SOFT_TIME_LIMIT="20",
-        CELERY_TASK_TIME_LIMIT="30",
+    env = celery_worker_env(
+        db,
+        redis_url=django_settings.REDIS_URL,
+        queue=django_settings.CELERY_TASK_DEFAULT_QUEUE,
+        public_base_url=live_server.url,
+        twilio_api_base_url=package_sandbox.url,
     )
     log_dir = ARTIFACTS / "live-workers"
     log_dir.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,7 @@ class Workers:
                 "dashboard",
                 "worker",
                 "--queues",
-                self.env["CELERY_QUEUE"],
+                f"{self.env['CELERY_QUEUE']},{self.env['CELERY_QUEUE']}-callbacks",
                 "--concurrency",
                 str(concurrency),
                 "--hostname",

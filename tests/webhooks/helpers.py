@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from conferences import accounts, crypto, tasks
 from conferences.callback_urls import callback_url
+from conferences.heartbeat import redis_client
 from conferences.models import (
     CallbackEvent,
     Conference,
@@ -108,6 +109,10 @@ def apply_tasks_in_process(enabled: bool = True) -> Iterator[None]:
     """Celery tasks enqueued meanwhile run at once, here (eager), not through the broker."""
     conf = tasks.apply_callbacks.app.conf
     before = conf.task_always_eager
+    if enabled:
+        # An apply request left by an earlier test (stored, never applied) would make the
+        # receiver think a worker is already on its way.
+        redis_client().delete(tasks._apply_request_key())
     conf.task_always_eager = enabled or before
     try:
         yield
