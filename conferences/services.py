@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -29,8 +31,10 @@ from django.utils import timezone
 
 from conferences import accounts, crypto, twilio_gateway
 from conferences.callback_urls import CALLBACK_PARAMETERS, callback_url
+from conferences.heartbeat import redis_client
 from conferences.models import (
     CallbackEvent,
+    CallbackKind,
     Conference,
     ConferenceStatus,
     DialAttempt,
@@ -220,12 +224,6 @@ def claim_dial(dial_id: int) -> bool:
     return taken_over == 1
 
 
-def _beat(dial_id: int) -> None:
-    DialRequest.objects.filter(pk=dial_id, status=DialStatus.PLACING).update(
-        heartbeat_at=timezone.now()
-    )
-
-
 def _release(dial: DialRequest, *, delay: float, verify: bool) -> bool:
     """Back to pending, due after `delay` seconds, and enqueued again. False when the dial
     is no longer ours to release: callbacks already moved it past placing."""
@@ -238,6 +236,7 @@ def _release(dial: DialRequest, *, delay: float, verify: bool) -> bool:
         needs_verification=verify or F("needs_verification"),
     )
     if updated:
+        transaction.on_commit(lambda: _add_to_retry_lane(dial.pk, due))
         transaction.on_commit(lambda: tasks.enqueue_place_dial(dial.pk, countdown=delay))
     return bool(updated)
 
@@ -277,10 +276,20 @@ class ExistingCall:
 
 def find_existing_call(dial: DialRequest) -> ExistingCall | None:
     """The three checks, in order; the first that finds the call decides."""
-    event = (
-        CallbackEvent.objects.filter(dial=dial).exclude(call_sid="").order_by("received_at").first()
+    # A stored callback counts before a worker has applied it (and linked it to the dial):
+    # the dial's id in our callback URL names it (the unapplied ones are few and indexed).
+    # Not conference events: Twilio sends those about every participant to the URL of the
+    # conference's first one, so the id in their URL may name another dial.
+    ours = CallbackEvent.objects.filter(
+        Q(dial=dial)
+        | Q(
+            applied_at__isnull=True,
+            dial_id_in_url=dial.pk,
+            kind__in=[CallbackKind.CALL_STATUS, CallbackKind.AMD, CallbackKind.RECORDING],
+        )
     )
-    if event is not None or CallbackEvent.objects.filter(dial=dial).exists():
+    event = ours.exclude(call_sid="").order_by("received_at").first()
+    if event is not None or ours.exists():
         return ExistingCall(
             "callback",
             event.call_sid if event else "",
@@ -364,29 +373,159 @@ def _record_placed(dial: DialRequest, placed: twilio_gateway.PlacedParticipant) 
             )
 
 
-def _take_token(dial: DialRequest) -> Token | None:
-    """Wait for this account's next call slot, up to a few seconds; None if it is further."""
-    pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
-    deadline = time.monotonic() + min(10.0, settings.CELERY_TASK_SOFT_TIME_LIMIT / 3)
+# A slot is reserved at most this far ahead: far enough that a waiting worker holds the
+# next slot before it opens (and sends on time, not a poll later); near enough that a slot
+# given back (a 429 answers within a few hundred ms) still shares a window with the slots
+# reserved after it, so the schedule can move up into its place.
+SLOT_RESERVE_AHEAD_SECONDS = 0.1
+
+
+def _pacer(dial: DialRequest) -> Pacer:
+    return Pacer(dial.account.account_sid, dial.account.calls_per_second)
+
+
+def _late_tolerance() -> float:
+    """How late after its slot a request may still leave. The log's window is widened by
+    DIAL_PACING_MARGIN to absorb the jitter between a slot and its request reaching Twilio;
+    a worker that wakes later than a quarter of it (the rest is for the way there, which
+    is the larger share on a busy machine) sends on another slot instead."""
+    return max(0.005, float(settings.DIAL_PACING_MARGIN) / 4)
+
+
+def _hold(dial_id: int, until: float) -> bool:
+    """Sleep until `until` (monotonic), beating the claim each second of a longer wait so the
+    sweeper never takes this live worker for dead. False as soon as the dial is no longer
+    ours (callbacks moved it past placing)."""
     while True:
-        token = pacer.try_take()
-        if token.taken:
-            return token
-        if time.monotonic() + token.wait > deadline:
+        left = until - time.monotonic()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 1.0))
+        if until > time.monotonic() and not DialRequest.objects.filter(
+            pk=dial_id, status=DialStatus.PLACING
+        ).update(heartbeat_at=timezone.now()):
+            return False
+
+
+def _take_token(dial: DialRequest, *, wait_limit: float) -> Token | None:
+    """Reserve this account's next call slot and sleep until it opens; None if it is further
+    off than `wait_limit` seconds, or the dial moved on while we waited. The caller sends at
+    once: nothing but the request itself may lie between the slot and Twilio."""
+    pacer = _pacer(dial)
+    deadline = time.monotonic() + max(0.0, wait_limit)
+    while True:
+        token = pacer.reserve(SLOT_RESERVE_AHEAD_SECONDS)
+        reserved_at = time.monotonic()
+        if reserved_at + token.wait > deadline:
+            pacer.give_back(token)
             return None
-        _beat(dial.pk)
-        time.sleep(min(token.wait, 1.0))
+        if not token.taken:
+            # Come back when the slot is within reach; whoever reserves it first takes it.
+            if not _hold(dial.pk, reserved_at + token.wait - SLOT_RESERVE_AHEAD_SECONDS + 0.01):
+                return None
+            continue
+        starts = reserved_at + token.wait  # at most SLOT_RESERVE_AHEAD_SECONDS away
+        left = starts - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        if time.monotonic() - starts <= _late_tolerance():
+            return token
+        # Woke too late (a busy machine): this request could crowd the second after its
+        # slot. The slot was never used, so it goes back, and we reserve another.
+        pacer.give_back(token)
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """Another attempt is due after `delay` seconds; `verify`: the checks must run first."""
+
+    delay: float
+    verify: bool
+
+
+# Dials handed back for a retry, by due time. The broker queue is first in, first out: a
+# retry sent back with a countdown lines up behind every dial already waiting there (a
+# backlog of minutes), so a worker that finishes a dial first takes any retry that is due
+# from here. The broker task stays the fallback; whichever comes first claims the dial
+# (`claim_dial` is a conditional update), the other finds nothing to do.
+_POP_DUE_SCRIPT = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)
+if due[1] then redis.call('ZREM', KEYS[1], due[1]) end
+return due[1]
+"""
+
+
+def _retry_lane_key() -> str:
+    return f"dashboard:{settings.CELERY_TASK_DEFAULT_QUEUE}:dial-retries"
+
+
+def _add_to_retry_lane(dial_id: int, due: datetime) -> None:
+    try:
+        client = redis_client()
+        client.zadd(_retry_lane_key(), {str(dial_id): due.timestamp()})
+        # Entries the broker task served first are never popped: let an idle lane expire.
+        client.expire(_retry_lane_key(), int(settings.DIAL_DEADLINE_SECONDS) * 2)
+    except redis.RedisError as error:
+        logger.warning(
+            "dial %s not in the retry lane (%s); the broker task serves it", dial_id, error
+        )
+
+
+def _pop_due_retry() -> int | None:
+    try:
+        popped = redis_client().eval(_POP_DUE_SCRIPT, 1, _retry_lane_key(), time.time())
+    except redis.RedisError:
+        return None
+    return int(popped) if popped else None
 
 
 def place_dial(dial_id: int) -> None:
-    """Place a claimed dial: verify first when an earlier try may have placed it."""
+    """Place a claimed dial, then any retries that are due (ahead of the broker's queue).
+
+    Waits between attempts (a backoff, the grace before the checks) are never spent in a
+    worker: the dial goes back to pending, and the retry lane or its broker task brings it
+    back when due.
+    """
+    started = time.monotonic()
+    _place_claimed(dial_id)
+    while time.monotonic() - started < settings.CELERY_TASK_SOFT_TIME_LIMIT / 3:
+        due_id = _pop_due_retry()
+        if due_id is None:
+            return
+        if claim_dial(due_id):
+            _place_claimed(due_id)
+
+
+def _place_claimed(dial_id: int) -> None:
+    """One attempt at a claimed dial: verify first when an earlier try may have placed it."""
     dial = DialRequest.objects.select_related("account", "conference").get(pk=dial_id)
     if dial.status != DialStatus.PLACING:
         return
+    number = DialAttempt.objects.filter(dial=dial).count() + 1
+    try:
+        wait_limit = min(10.0, settings.CELERY_TASK_SOFT_TIME_LIMIT / 3)
+        retry = _attempt(dial, number, wait_limit=wait_limit)
+        if retry is not None:
+            _release_or_adopt(dial, retry, number)
+    except SoftTimeLimitExceeded:
+        # Out of time, perhaps mid-request: hand the dial back at once, to be verified
+        # before any create, rather than leave its claim to go stale.
+        _release(dial, delay=settings.DIAL_VERIFY_GRACE_SECONDS, verify=True)
+        raise
+
+
+def _release_or_adopt(dial: DialRequest, retry: _Retry, number: int) -> None:
+    if not _release(dial, delay=retry.delay, verify=retry.verify):
+        # Callbacks moved the dial on before we could hand it back: the create took effect.
+        adoption = DialAttempt(dial=dial, number=number + 1, started_at=timezone.now())
+        _adopt(dial, find_existing_call(dial) or ExistingCall("callback", ""), adoption)
+
+
+def _attempt(dial: DialRequest, number: int, *, wait_limit: float) -> _Retry | None:
+    """The checks when needed, a slot, the create. None when the dial is settled (placed,
+    adopted, failed, or handed back until its next slot)."""
     deadline = dial.created_at + timedelta(seconds=settings.DIAL_DEADLINE_SECONDS)
-    attempt_number = DialAttempt.objects.filter(dial=dial).count() + 1
-    attempt = DialAttempt(dial=dial, number=attempt_number, started_at=timezone.now())
-    timeout = settings.TWILIO_HTTP_TIMEOUT_SECONDS
+    attempt = DialAttempt(dial=dial, number=number, started_at=timezone.now())
 
     if dial.needs_verification:
         try:
@@ -396,49 +535,47 @@ def place_dial(dial_id: int) -> None:
             attempt.decided_by = "check-failed"
             attempt.detail = f"could not check for an existing call: {error.message}"
             attempt.save()
-            _release(dial, delay=_backoff(attempt_number), verify=True)
-            return
+            return _Retry(_backoff(number), verify=True)
         if found is not None:
             _adopt(dial, found, attempt)
-            return
+            return None
         attempt.decided_by = "checks-found-nothing"
 
     if timezone.now() > deadline:
         _fail(dial, f"not placed within {settings.DIAL_DEADLINE_SECONDS} s")
-        return
-    token = _take_token(dial)
-    if token is None:
-        # The next slot is far off: wait in the broker, not in a worker.
-        _release(dial, delay=2.0, verify=False)
-        return
-    _beat(dial.pk)
-
+        return None
+    # Everything the request needs is ready before the slot: it leaves the moment it opens.
     params = dict(dial.params)
     password = crypto.decrypt(dial.sip_auth_password_encrypted)
     if password:
         params["SipAuthPassword"] = password
+    creds = accounts.credentials(dial.account)
+    token = _take_token(dial, wait_limit=wait_limit)
+    if token is None:
+        # The next slot is far off: wait in the broker, not in a worker.
+        return _Retry(2.0, verify=False)
     started = time.monotonic()
     try:
         placed = twilio_gateway.create_participant(
-            accounts.credentials(dial.account),
+            creds,
             # By friendly name, as the operator chose it: should that conference have ended,
             # Twilio starts a new one instead of refusing the SID of the old (16022).
             dial.conference.friendly_name,
             params,
-            timeout=timeout,
+            timeout=settings.TWILIO_HTTP_TIMEOUT_SECONDS,
         )
     except twilio_gateway.GatewayError as error:
         attempt.latency_ms = int((time.monotonic() - started) * 1000)
-        _handle_create_error(dial, attempt, error, token)
-        return
+        return _handle_create_error(dial, attempt, error, token)
     attempt.latency_ms = int((time.monotonic() - started) * 1000)
-    Pacer(dial.account.account_sid, dial.account.calls_per_second).record_create(throttled=False)
+    _pacer(dial).record_create(throttled=False)
     attempt.outcome = DialAttempt.Outcome.PLACED
     attempt.http_status = 201
     attempt.detail = f"call {placed.call_sid}, participant {placed.status}"
     attempt.save()
     _record_placed(dial, placed)
     logger.info("dial %s placed: %s", dial.pk, placed.call_sid)
+    return None
 
 
 LABEL_IN_USE = 16026
@@ -446,7 +583,7 @@ LABEL_IN_USE = 16026
 
 def _handle_create_error(
     dial: DialRequest, attempt: DialAttempt, error: twilio_gateway.GatewayError, token: Token
-) -> None:
+) -> _Retry | None:
     attempt.http_status = error.status
     attempt.error_code = error.code
     attempt.detail = error.message
@@ -455,17 +592,18 @@ def _handle_create_error(
         attempt.save()
         found = find_existing_call(dial) or ExistingCall("participant-label", "")
         _adopt(dial, found, attempt)
-        return
-    pacer = Pacer(dial.account.account_sid, dial.account.calls_per_second)
+        return None
+    pacer = _pacer(dial)
+    if not error.outcome_unknown:
+        # Twilio refused before acting (4xx, 429), or the request never reached it (refused
+        # connection): no call was created, so the slot goes back.
+        pacer.give_back(token)
     if not error.retryable:
-        pacer.give_back(token)  # Twilio refused: no call was created, the slot goes back
         attempt.outcome = DialAttempt.Outcome.PERMANENT_ERROR
         attempt.save()
         _fail(dial, f"Twilio refused the call ({error.code or error.status})", error)
-        return
+        return None
     pacer.record_create(throttled=error.status == 429)
-    if error.status == 429:
-        pacer.give_back(token)  # refused before anything was done: the slot was not used
     attempt.outcome = (
         DialAttempt.Outcome.UNKNOWN
         if error.outcome_unknown
@@ -475,15 +613,12 @@ def _handle_create_error(
     gave_up = attempt.number >= settings.DIAL_MAX_ATTEMPTS and not error.outcome_unknown
     if gave_up:
         _fail(dial, f"gave up after {attempt.number} attempts: {error.message}", error)
-        return
+        return None
     # Never give up on a call that may exist: after an unknown outcome, verification decides.
     delay = _backoff(attempt.number)
     if error.outcome_unknown:
-        delay = max(settings.DIAL_VERIFY_GRACE_SECONDS, delay)
-    if not _release(dial, delay=delay, verify=error.outcome_unknown):
-        # Callbacks moved the dial on while we waited: the create did take effect.
-        adoption = DialAttempt(dial=dial, number=attempt.number + 1, started_at=timezone.now())
-        _adopt(dial, find_existing_call(dial) or ExistingCall("callback", ""), adoption)
+        return _Retry(max(settings.DIAL_VERIFY_GRACE_SECONDS, delay), verify=True)
+    return _Retry(delay, verify=False)
 
 
 @dataclass(frozen=True)
