@@ -21,7 +21,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import DurationField, ExpressionWrapper, F, Field, Q, QuerySet
 from django.utils import timezone
 
@@ -495,10 +495,36 @@ def store_callback(
     )
     fields = _stored_fields()
     values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    return StoredCallback(reading=reading, event_id=_insert_once(values))
+
+
+def _insert_once(values: Sequence[Any]) -> int | None:
+    """Run the insert; on a connection that turns out dead, reconnect and run it again.
+
+    Safe to repeat: a second run of an insert that did commit finds its dedupe key taken.
+    So this statement skips Django's per-request health check (CONN_HEALTH_CHECKS: a
+    `SELECT 1` before the request's first query), which would double its round trips.
+    """
+    retry = not connection.in_atomic_block  # inside a transaction, the caller decides
+    if retry and connection.connection is not None:
+        # Django's own flag (BaseDatabaseWrapper), which the stubs leave out; a test fails
+        # should Django stop honouring it.
+        connection.health_check_done = True  # type: ignore[attr-defined]
+    try:
+        return _execute_insert(values)
+    except (InterfaceError, OperationalError):
+        if not retry:
+            raise
+        logger.warning("Storing a callback failed on a dead connection; reconnecting")
+        connection.close()
+        return _execute_insert(values)
+
+
+def _execute_insert(values: Sequence[Any]) -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(_insert_sql(), values)
         row = cursor.fetchone()
-    return StoredCallback(reading=reading, event_id=row[0] if row else None)
+    return row[0] if row else None
 
 
 # --- Applying an event ----------------------------------------------------------------
