@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from conferences.sandbox import Sandbox
+from tests.worker_env import celery_worker_env
 
 BASE = Path(__file__).resolve().parents[2]
 
@@ -114,25 +115,14 @@ def workers(
 ) -> Iterator[Workers]:
     settings.PUBLIC_BASE_URL = live_server.url
     settings.TWILIO_API_BASE_URL = sandbox.url
-    db = connection.settings_dict
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="dashboard.settings",
-        TESTING="false",
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-        REDIS_URL=settings.REDIS_URL,
-        CELERY_QUEUE=settings.CELERY_TASK_DEFAULT_QUEUE,
-        PUBLIC_BASE_URL=live_server.url,
-        TWILIO_API_BASE_URL=sandbox.url,
-        TWILIO_HTTP_TIMEOUT_SECONDS="2",
-        DIAL_RETRY_BASE_SECONDS="0.2",
-        DIAL_RETRY_MAX_SECONDS="2",
+    env = celery_worker_env(
+        connection.settings_dict,
+        redis_url=settings.REDIS_URL,
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+        public_base_url=live_server.url,
+        twilio_api_base_url=sandbox.url,
         DIAL_MAX_ATTEMPTS="10",
-        DIAL_VERIFY_GRACE_SECONDS="0.5",
         DIAL_STALE_CLAIM_SECONDS="4",
-        WORKER_HEARTBEAT_SECONDS="0.5",
-        CELERY_TASK_SOFT_TIME_LIMIT="20",
-        CELERY_TASK_TIME_LIMIT="30",
     )
     pool = Workers(env, artifacts_dir)
     yield pool
