@@ -19,7 +19,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/dashboard \
 .PHONY: help run test lint fmt bench install services test-deps clean
 
 help:
-	@echo "make run    - set up and start the dashboard (web, worker, beat, sandbox)"
+	@echo "make run    - set up and start the dashboard (web, worker, callbacks, beat, sandbox)"
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make lint   - ruff and mypy only"
 	@echo "make fmt    - format the code"

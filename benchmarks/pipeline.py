@@ -43,13 +43,10 @@ def _rate(arrivals: list[datetime]) -> float:
 
 
 def _start_workers(group: Processes, env: dict[str, str]) -> None:
-    # Two dial workers of concurrency 4 (the setting), and the callbacks worker that
-    # production runs beside them (Procfile `callbacks`).
-    for name, queue, concurrency in (
-        ("a", "bench", 4),
-        ("b", "bench", 4),
-        ("callbacks", "bench-callbacks", 1),
-    ):
+    # Two dial workers of concurrency 4 (the setting), and the process that applies
+    # callbacks beside them, as production runs it (Procfile `callbacks`).
+    group.start("callbacks", [sys.executable, "manage.py", "apply_callbacks"], env)
+    for name, queue, concurrency in (("a", "bench", 4), ("b", "bench", 4)):
         group.start(
             f"worker-{name}",
             [

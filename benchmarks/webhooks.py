@@ -173,44 +173,19 @@ def run(results: Results) -> None:
     results.add(name, "p99 bare view", statistics.median(bare_p99_ms), unit=" ms")
     results.add(name, "forged callbacks not refused", unrefused, "0", unrefused == 0)
     results.add(name, "events lost or extra vs 2xx answers", lost_or_extra, "0", lost_or_extra == 0)
-    results.add(name, "events applied/s by one callbacks worker", applied_per_second, unit="/s")
+    results.add(name, "events applied/s by one callbacks process", applied_per_second, unit="/s")
     results.add(name, "stored events left unapplied", left_unapplied, "0", left_unapplied == 0)
 
 
 def _drain(group: Processes, env: dict[str, str]) -> tuple[float, int]:
-    """Start the callbacks worker the runs went without, as production runs it, and time it
-    applying everything the runs stored: an event stored must become an event applied."""
+    """Start the `callbacks` process the runs went without, as production runs it, and time
+    it applying everything the runs stored: an event stored must become an event applied."""
     from conferences import callbacks
 
     backlog = callbacks.unapplied_events()
     waiting = backlog.count()
-    group.start(
-        "callbacks",
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "dashboard",
-            "worker",
-            "--queues",
-            "bench-callbacks",
-            "--concurrency",
-            "2",
-            "--hostname",
-            "bench-callbacks@%h",
-            "--loglevel",
-            "WARNING",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-        ],
-        env,
-    )
-    from conferences import tasks
-
-    tasks.apply_callbacks.delay()  # as beat would, in case no request was left queued
-    wait_for(lambda: backlog.count() < waiting, timeout=120)  # the worker has started
+    group.start("callbacks", [sys.executable, "manage.py", "apply_callbacks"], env)
+    wait_for(lambda: backlog.count() < waiting, timeout=120)  # it has started
     started, from_count = time.monotonic(), backlog.count()
     deadline = started + 600
     while (left := backlog.count()) and time.monotonic() < deadline:

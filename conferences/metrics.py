@@ -12,7 +12,6 @@ arrival in Redis; what came back (or did not) names the likely misconfiguration.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -410,7 +409,7 @@ def callback_findings(now: datetime | None = None) -> list[Finding]:
             Finding(
                 Level.WARNING,
                 f"{_plural(waiting, 'callback')} stored over a minute ago still waiting to be "
-                "applied: is a Celery worker running?",
+                "applied: is the callbacks process (manage.py apply_callbacks) running?",
             )
         )
     stuck = DialRequest.objects.filter(
@@ -591,10 +590,6 @@ def prometheus_text(now: datetime | None = None) -> str:
     queue = _Family("dialin_celery_queue_length", "gauge", "Tasks waiting in the Celery queue.")
     if state.length is not None:
         queue.add(state.length, queue=settings.CELERY_TASK_DEFAULT_QUEUE)
-    with contextlib.suppress(redis.RedisError):
-        client = heartbeat.redis_client()
-        keys = celery_queue_keys(settings.CELERY_CALLBACK_QUEUE)
-        queue.add(sum(int(client.llen(key)) for key in keys), queue=settings.CELERY_CALLBACK_QUEUE)
     families.append(queue)
     oldest = _Family(
         "dialin_oldest_pending_dial_age_seconds",

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
-import redis
 from celery import shared_task
 from django.conf import settings
 from kombu.exceptions import OperationalError
 
 from conferences import callbacks, services
-from conferences.heartbeat import redis_client
 
 # Tasks defined beside their services; importing them here lets the worker register them.
 from conferences.live_tasks import sweep_live_conferences  # noqa: F401
@@ -43,35 +40,10 @@ def enqueue_place_dial(dial_id: int, countdown: float = 0.0) -> None:
         )
 
 
-# Set while an apply task is queued, so a burst of callbacks queues one task, not one each.
-# It expires on its own: a task lost with it costs at most this long (or one beat sweep).
-_APPLY_REQUEST_TTL_MS = 2000
-
-
-def _apply_request_key() -> str:
-    return f"dashboard:{settings.CELERY_TASK_DEFAULT_QUEUE}:apply-callbacks-requested"
-
-
-def request_callback_apply() -> None:
-    """Ask a worker to apply stored callbacks, unless a request is already waiting.
-
-    Never raises: the event is stored, so with Redis or the broker down the beat sweep
-    applies it later.
-    """
-    try:
-        if redis_client().set(_apply_request_key(), "1", nx=True, px=_APPLY_REQUEST_TTL_MS):
-            apply_callbacks.delay()
-    except (redis.RedisError, OperationalError) as error:
-        logger.warning("callback apply not requested (%s); the beat sweep will apply it", error)
-
-
 @shared_task(acks_late=True, ignore_result=True)
 def apply_callbacks() -> None:
-    """Apply every stored callback waiting; also the beat sweep that catches lost requests."""
-    # First, so a callback stored from now on asks for another run instead of relying on
-    # this one having seen it. Without Redis the key expires by itself.
-    with contextlib.suppress(redis.RedisError):
-        redis_client().delete(_apply_request_key())
+    """The backstop for the `callbacks` process (manage.py apply_callbacks): beat runs it
+    every few seconds, so stored callbacks are applied even while that process is down."""
     report = callbacks.apply_pending_callbacks(time_budget=settings.CELERY_TASK_SOFT_TIME_LIMIT / 2)
     if report.more:
         apply_callbacks.delay()

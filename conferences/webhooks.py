@@ -1,11 +1,11 @@
 """Twilio status callbacks: verify, store, answer.
 
 The receiver does the least that is safe: check the signature, store the raw event in one
-statement (`callbacks.store_callback`), ask a worker to apply it, answer 204. Applying,
-relaying and tallies happen in the worker (`callbacks.apply_pending_callbacks`), and a
-beat sweep applies whatever a lost task or a broker outage left, so an event stored is an
-event applied. A refused request leaves a counter row (per kind, hour and reason) and a
-log line: never its body, never a token.
+statement (`callbacks.store_callback`), answer 204; no Redis, no broker. Applying,
+relaying and tallies happen in the `callbacks` process (`manage.py apply_callbacks`, which
+finds new events through the partial index of unapplied ones within milliseconds), with a
+beat task as a backstop, so an event stored is an event applied. A refused request leaves
+a counter row (per kind, hour and reason) and a log line: never its body, never a token.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from conferences import accounts, callbacks, metrics, tasks
+from conferences import accounts, callbacks, metrics
 from conferences.models import WebhookRejection, WebhookRejectionReason
 from conferences.twilio_gateway import validate_signature
 
@@ -65,9 +65,7 @@ def callback(request: HttpRequest, kind: str, dial_id: int) -> HttpResponse:
         return _refuse(request, kind, dial_id, WebhookRejectionReason.MALFORMED, detail=str(error))
     if not stored.created:
         metrics.count_duplicate(kind)  # issue 12: webhook health
-        return HttpResponse(status=204)
-    tasks.request_callback_apply()
-    if not stored.reading.known:
+    elif not stored.reading.known:
         logger.warning(
             "Stored a %s callback with a value this app does not know yet: %r",
             kind,

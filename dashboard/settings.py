@@ -137,14 +137,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Our LOGGING config writes to stderr; Celery's redirect would swallow task logs.
 CELERY_WORKER_REDIRECT_STDOUTS = False
 CELERY_TIMEZONE = "UTC"
-# Callbacks are applied from their own queue, served by a worker of their own (Procfile
-# `callbacks`): a dial task may hold a worker slot for seconds while it waits for its
-# account's CPS slot, and a burst of dials must not hold up the live status of the calls.
-CELERY_CALLBACK_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-callbacks"
-CELERY_TASK_ROUTES = {
-    "conferences.tasks.apply_callbacks": {"queue": CELERY_CALLBACK_QUEUE},
-    "conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE},
-}
+CELERY_TASK_ROUTES = {"conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
+# The `callbacks` process (manage.py apply_callbacks) looks for newly stored callbacks this
+# often when idle: the receiver stores them and asks nobody, so this is their latency.
+CALLBACK_APPLY_POLL_SECONDS = env_float("CALLBACK_APPLY_POLL_SECONDS", 0.05, minimum=0.005)
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 WORKER_HEARTBEAT_KEY_PREFIX = f"dashboard:{CELERY_TASK_DEFAULT_QUEUE}:worker-heartbeat:"
 
@@ -180,7 +176,7 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran in time is replaced by the next one, never piled up.
         "options": {"expires": SWEEP_INTERVAL_SECONDS},
     },
-    # Applies callbacks whose apply request was lost (broker down, worker killed).
+    # Applies stored callbacks should the `callbacks` process be down.
     "apply-callbacks": {
         "task": "conferences.tasks.apply_callbacks",
         "schedule": SWEEP_INTERVAL_SECONDS,

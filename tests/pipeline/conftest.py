@@ -47,9 +47,13 @@ class Workers:
         self.env = env
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.applier: subprocess.Popen[bytes] | None = None
 
     def start(self, *, concurrency: int = 2, name: str | None = None) -> subprocess.Popen[bytes]:
         from conferences.heartbeat import read_heartbeats
+
+        if self.applier is None:
+            self.applier = self._start_applier()
 
         name = name or f"w{len(self.processes)}"
         before = {beat.worker for beat in read_heartbeats()}
@@ -63,7 +67,7 @@ class Workers:
                 "dashboard",
                 "worker",
                 "--queues",
-                f"{self.env['CELERY_QUEUE']},{self.env['CELERY_QUEUE']}-callbacks",
+                self.env["CELERY_QUEUE"],
                 "--concurrency",
                 str(concurrency),
                 "--hostname",
@@ -86,6 +90,21 @@ class Workers:
             timeout=60,
             interval=0.1,
         )
+        return process
+
+    def _start_applier(self) -> subprocess.Popen[bytes]:
+        """The `callbacks` process that runs beside the workers (Procfile): it applies the
+        callbacks the receiver stores."""
+        log = (self.log_dir / "applier.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "apply_callbacks", "--poll-seconds", "0.02"],
+            cwd=BASE,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.append(process)
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:

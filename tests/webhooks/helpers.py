@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,9 +14,8 @@ from django.conf import settings
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from conferences import accounts, crypto, tasks
+from conferences import accounts, callbacks, crypto
 from conferences.callback_urls import callback_url
-from conferences.heartbeat import redis_client
 from conferences.models import (
     CallbackEvent,
     Conference,
@@ -104,22 +102,6 @@ def sign(token: str, url: str, params: Mapping[str, str] | None = None) -> str:
     return str(RequestValidator(token).compute_signature(url, dict(params or {})))
 
 
-@contextmanager
-def apply_tasks_in_process(enabled: bool = True) -> Iterator[None]:
-    """Celery tasks enqueued meanwhile run at once, here (eager), not through the broker."""
-    conf = tasks.apply_callbacks.app.conf
-    before = conf.task_always_eager
-    if enabled:
-        # An apply request left by an earlier test (stored, never applied) would make the
-        # receiver think a worker is already on its way.
-        redis_client().delete(tasks._apply_request_key())
-    conf.task_always_eager = enabled or before
-    try:
-        yield
-    finally:
-        conf.task_always_eager = before
-
-
 @dataclass
 class Sent:
     status_code: int
@@ -130,9 +112,9 @@ class Sent:
 class TwilioSender:
     """Sends callbacks as Twilio does: to the dial's callback URL, signed with a token.
 
-    The receiver only stores and asks a worker to apply; with `apply` (the default) that
-    apply task runs here, in the request, so a test reads the applied state at once
-    without a worker or a message left in the queue.
+    The receiver only stores; with `apply` (the default) each send is followed by what the
+    `callbacks` process does next (`apply_pending_callbacks`), so a test reads the applied
+    state at once.
     """
 
     def __init__(self, client: Client, *, apply: bool = True) -> None:
@@ -170,17 +152,18 @@ class TwilioSender:
             all_headers["X-Twilio-Signature"] = signature
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        with apply_tasks_in_process(self.apply):
-            if method == "GET":
-                response = self.client.get(path, headers=all_headers)
-            else:
-                response = self.client.generic(
-                    method,
-                    path,
-                    urlencode(params),
-                    content_type="application/x-www-form-urlencoded",
-                    headers=all_headers,
-                )
+        if method == "GET":
+            response = self.client.get(path, headers=all_headers)
+        else:
+            response = self.client.generic(
+                method,
+                path,
+                urlencode(params),
+                content_type="application/x-www-form-urlencoded",
+                headers=all_headers,
+            )
+        if self.apply:
+            callbacks.apply_pending_callbacks()
         return Sent(response.status_code, url, response.content)
 
     def fixture(self, dial: DialRequest, name: str, **overrides: str) -> Sent:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -22,37 +23,39 @@ def store_only(client: Client) -> TwilioSender:
     return TwilioSender(client, apply=False)
 
 
-def test_the_receiver_stores_the_event_and_leaves_applying_to_the_worker(
-    store_only, dial, redis_db
+def test_the_receiver_stores_the_event_and_leaves_applying_to_the_callbacks_process(
+    store_only, dial
 ):
     assert store_only.fixture(dial, "call-status-completed").status_code == 204
 
     event = CallbackEvent.objects.get()
     assert (event.applied_at, event.dial_id, event.event) == (None, None, "completed")
     assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.PENDING
-    # It asked for a worker once, with a marker that a burst of callbacks shares.
-    assert redis_db.exists(tasks._apply_request_key())
 
-    tasks.apply_callbacks()  # what the worker runs
+    call_command("apply_callbacks", "--once")  # what the `callbacks` process does
 
     event.refresh_from_db()
     assert event.applied_at is not None
     assert event.dial_id == dial.pk
     assert event.apply_attempts == 1
     assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.COMPLETED
-    assert not redis_db.exists(tasks._apply_request_key())  # the next callback asks again
 
 
-def test_with_redis_down_the_callback_is_still_stored_and_the_beat_sweep_applies_it(
-    store_only, dial, settings: Any
-):
+def test_with_redis_down_callbacks_are_still_stored_and_applied(store_only, dial, settings: Any):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
     assert store_only.fixture(dial, "call-status-ringing").status_code == 204
     assert CallbackEvent.objects.filter(applied_at__isnull=True).count() == 1
 
-    tasks.apply_callbacks()  # the beat schedule runs this every few seconds
+    call_command("apply_callbacks", "--once")  # needs only the database
 
     assert not CallbackEvent.objects.filter(applied_at__isnull=True).exists()
+    assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.RINGING
+
+
+def test_the_beat_backstop_applies_what_the_callbacks_process_did_not(store_only, dial):
+    store_only.fixture(dial, "call-status-ringing")
+    tasks.apply_callbacks()  # beat runs it every SWEEP_INTERVAL_SECONDS
     assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.RINGING
 
 
@@ -104,5 +107,5 @@ def test_callbacks_waiting_a_minute_for_a_worker_are_a_finding(store_only, dial)
     waiting = [f.text for f in metrics.callback_findings() if "waiting" in f.text]
     assert waiting == [
         "1 callback stored over a minute ago still waiting to be applied: "
-        "is a Celery worker running?"
+        "is the callbacks process (manage.py apply_callbacks) running?"
     ]
