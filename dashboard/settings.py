@@ -141,6 +141,8 @@ CELERY_TASK_ROUTES = {"conferences.*": {"queue": CELERY_TASK_DEFAULT_QUEUE}}
 # The `callbacks` process (manage.py apply_callbacks) looks for newly stored callbacks this
 # often when idle: the receiver stores them and asks nobody, so this is their latency.
 CALLBACK_APPLY_POLL_SECONDS = env_float("CALLBACK_APPLY_POLL_SECONDS", 0.05, minimum=0.005)
+# Appliers (threads, each with its own database connection) in one `callbacks` process.
+CALLBACK_APPLY_CONCURRENCY = env_int("CALLBACK_APPLY_CONCURRENCY", 4, minimum=1, maximum=32)
 WORKER_HEARTBEAT_SECONDS = env_float("WORKER_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
 WORKER_HEARTBEAT_KEY_PREFIX = f"dashboard:{CELERY_TASK_DEFAULT_QUEUE}:worker-heartbeat:"
 

@@ -35,10 +35,21 @@ class Command(BaseCommand):
             help="how often to look for new callbacks when idle "
             "(default: CALLBACK_APPLY_POLL_SECONDS)",
         )
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="appliers in this process, each with its own database connection "
+            "(default: CALLBACK_APPLY_CONCURRENCY)",
+        )
         parser.add_argument("--once", action="store_true", help="apply what is waiting, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["once"]:
+            callbacks.apply_pending_callbacks(time_budget=60.0)
+            return
         poll = options["poll_seconds"] or float(settings.CALLBACK_APPLY_POLL_SECONDS)
+        concurrency = max(1, options["concurrency"] or int(settings.CALLBACK_APPLY_CONCURRENCY))
         stop = threading.Event()
 
         def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -46,17 +57,41 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        if not options["once"]:
-            self.stdout.write(f"Applying stored callbacks (looking every {poll} s when idle).")
-        while not stop.is_set():
-            try:
-                report = callbacks.apply_pending_callbacks(time_budget=5.0)
-            except DatabaseError as error:
-                self.stderr.write(f"Database error, trying again shortly: {error}")
-                connection.close()  # a fresh connection next time, as after a restart
-                stop.wait(_RETRY_AFTER_ERROR_SECONDS)
-                continue
-            if options["once"]:
-                return
-            if not report.more:
-                stop.wait(poll)  # idle: the partial index is empty, look again soon
+        self.stdout.write(
+            f"Applying stored callbacks with {concurrency} applier(s), "
+            f"looking every {poll} s when idle."
+        )
+        # Most of an event's time is waiting for PostgreSQL (its commit above all), so a few
+        # threads apply several at once; each takes its own event (SKIP LOCKED).
+        # Idle, each applier looks every `poll * concurrency` seconds, their phases spread
+        # evenly: together they look every `poll` seconds, not `concurrency` times as often.
+        appliers = [
+            threading.Thread(
+                target=self._apply_until,
+                args=(stop, n * poll, poll * concurrency),
+                name=f"applier-{n}",
+            )
+            for n in range(concurrency)
+        ]
+        for applier in appliers:
+            applier.start()
+        while any(applier.is_alive() for applier in appliers):
+            stop.wait(0.5)  # the main thread stays free to take the signal
+        for applier in appliers:
+            applier.join()
+
+    def _apply_until(self, stop: threading.Event, phase: float, idle_wait: float) -> None:
+        try:
+            stop.wait(phase)
+            while not stop.is_set():
+                try:
+                    report = callbacks.apply_pending_callbacks(time_budget=5.0)
+                except DatabaseError as error:
+                    self.stderr.write(f"Database error, trying again shortly: {error}")
+                    connection.close()  # a fresh connection next time, as after a restart
+                    stop.wait(_RETRY_AFTER_ERROR_SECONDS)
+                    continue
+                if not report.more:
+                    stop.wait(idle_wait)  # idle: the partial index is empty, look again soon
+        finally:
+            connection.close()  # this thread's own connection
