@@ -57,10 +57,9 @@ class Workers:
 
         name = name or f"w{len(self.processes)}"
         before = {beat.worker for beat in read_heartbeats()}
-        log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(
+        process = self._spawn(
+            name,
             [
-                sys.executable,
                 "-m",
                 "celery",
                 "-A",
@@ -78,13 +77,7 @@ class Workers:
                 "--without-gossip",
                 "--without-heartbeat",
             ],
-            cwd=BASE,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
         )
-        self.processes.append(process)
         wait_for(
             lambda: {beat.worker for beat in read_heartbeats()} - before,
             timeout=60,
@@ -95,9 +88,13 @@ class Workers:
     def _start_applier(self) -> subprocess.Popen[bytes]:
         """The `callbacks` process that runs beside the workers (Procfile): it applies the
         callbacks the receiver stores."""
-        log = (self.log_dir / "applier.log").open("wb")
+        return self._spawn("applier", ["manage.py", "apply_callbacks", "--poll-seconds", "0.02"])
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        """`python args…` in its own session (so kill() takes its children too), logged."""
+        log = (self.log_dir / f"{name}.log").open("wb")
         process = subprocess.Popen(
-            [sys.executable, "manage.py", "apply_callbacks", "--poll-seconds", "0.02"],
+            [sys.executable, *args],
             cwd=BASE,
             env=self.env,
             stdout=log,

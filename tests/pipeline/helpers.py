@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from conferences.models import DialRequest, User
+from conferences import accounts
+from conferences.models import Conference, DialRequest, User
 from conferences.sandbox import Sandbox
 from conferences.services import DialSubmission, submit_dial
 
@@ -48,3 +49,18 @@ def participants_in(sandbox: Sandbox, to: str) -> int:
 def refreshed(dial_request: DialRequest) -> DialRequest:
     dial_request.refresh_from_db()
     return dial_request
+
+
+def stored_dial(operator: User, conference: str, **fields: Any) -> DialRequest:
+    """A dial row written straight to the database, in any state, without a worker."""
+    account = accounts.default_account()
+    room = Conference.objects.create(account=account, friendly_name=conference)
+    return DialRequest.objects.create(
+        account=account,
+        conference=room,
+        operator=operator,
+        to_number="+15005550006",
+        from_number="+15005550006",
+        label=f"{conference}-{DialRequest.objects.count()}",
+        **fields,
+    )

@@ -9,24 +9,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import accounts, services
-from conferences.models import CallbackEvent, CallbackKind, Conference, DialRequest, DialStatus
+from conferences import services
+from conferences.models import CallbackEvent, CallbackKind, DialRequest, DialStatus
+from tests.pipeline.helpers import stored_dial
 
 pytestmark = pytest.mark.django_db
 
 
 def _dial(operator, **fields) -> DialRequest:
-    account = accounts.default_account()
-    conference = Conference.objects.create(account=account, friendly_name="retried")
-    return DialRequest.objects.create(
-        account=account,
-        conference=conference,
-        operator=operator,
-        to_number="+15005550006",
-        from_number="+15005550006",
-        label=f"retried-{DialRequest.objects.count()}",
-        **fields,
-    )
+    return stored_dial(operator, "retried", **fields)
 
 
 def test_the_retry_lane_hands_out_only_retries_that_are_due(redis_db):

@@ -7,24 +7,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import accounts, services
-from conferences.models import CallbackEvent, CallbackKind, Conference, DialRequest, DialStatus
+from conferences import services
+from conferences.models import CallbackEvent, CallbackKind, DialRequest, DialStatus
+from tests.pipeline.helpers import stored_dial
 
 pytestmark = pytest.mark.django_db
 
 
 def _dial(operator, **fields) -> DialRequest:
-    account = accounts.default_account()
-    conference = Conference.objects.create(account=account, friendly_name="swept")
-    return DialRequest.objects.create(
-        account=account,
-        conference=conference,
-        operator=operator,
-        to_number="+15005550006",
-        from_number="+15005550006",
-        label=f"swept-{DialRequest.objects.count()}",
-        **fields,
-    )
+    return stored_dial(operator, "swept", **fields)
 
 
 def test_a_dial_moved_on_by_callbacks_after_its_worker_died_is_recorded_as_placed(
