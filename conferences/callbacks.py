@@ -475,7 +475,7 @@ def store_callback(
     `INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`, committed on its own, so
     the event is durable before Twilio hears 2xx, a second delivery stores nothing, and no
     row of ours is locked while Twilio waits. The ORM would need a savepoint and a second
-    query to tell a duplicate apart. A worker applies the event (`apply_pending_callbacks`).
+    query to tell a duplicate apart. The `callbacks` process applies it (`apply_pending_callbacks`).
     """
     stored_params = storable_params(params)
     reading = read_callback(kind, stored_params)
@@ -551,7 +551,7 @@ def unapplied_events() -> QuerySet[CallbackEvent]:
 def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
     """Apply stored callbacks, oldest first, each in its own short transaction.
 
-    Workers share the backlog through `SKIP LOCKED`; one event per transaction keeps row
+    Appliers share the backlog through `SKIP LOCKED`; one event per transaction keeps row
     locks to one conference and one dial at a time, so two appliers never deadlock. Order
     does not matter for correctness (see `apply_event`); oldest first keeps pages current.
     """

@@ -327,7 +327,7 @@ class CallbackEvent(models.Model):
     )
     # Issue 12: when retention replaced the personal values in `params`.
     purged_at = models.DateTimeField(null=True, blank=True)
-    # The receiver only stores; a worker applies (callbacks.apply_pending_callbacks). An
+    # The receiver only stores; the `callbacks` process applies (apply_pending_callbacks). An
     # event that failed to apply is tried again a few times, then left for a person.
     apply_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
     apply_error = models.CharField(max_length=500, blank=True, default="", db_default="")

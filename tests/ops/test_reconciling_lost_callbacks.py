@@ -123,7 +123,7 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
         "completed",
     ]
     assert [replay(entry) for entry in reversed(late)] == [204] * len(late)
-    wait_for(lambda: not callbacks.unapplied_events().exists())  # the worker applies them
+    wait_for(lambda: not callbacks.unapplied_events().exists())  # `callbacks` applies them
     assert fields_that_matter(lost) == reconciled
     assert call_events.count() == events_before + len(late)
     assert CallbackTally.objects.filter(measure="out-of-order").exists()

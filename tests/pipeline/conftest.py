@@ -52,8 +52,7 @@ class Workers:
     def start(self, *, concurrency: int = 2, name: str | None = None) -> subprocess.Popen[bytes]:
         from conferences.heartbeat import read_heartbeats
 
-        if self.applier is None:
-            self.applier = self._start_applier()
+        self.start_applier()
 
         name = name or f"w{len(self.processes)}"
         before = {beat.worker for beat in read_heartbeats()}
@@ -85,10 +84,14 @@ class Workers:
         )
         return process
 
-    def _start_applier(self) -> subprocess.Popen[bytes]:
+    def start_applier(self) -> subprocess.Popen[bytes]:
         """The `callbacks` process that runs beside the workers (Procfile): it applies the
-        callbacks the receiver stores."""
-        return self._spawn("applier", ["manage.py", "apply_callbacks", "--poll-seconds", "0.02"])
+        callbacks the receiver stores. One per pool."""
+        if self.applier is None:
+            self.applier = self._spawn(
+                "applier", ["manage.py", "apply_callbacks", "--poll-seconds", "0.02"]
+            )
+        return self.applier
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         """`python args…` in its own session (so kill() takes its children too), logged."""

@@ -8,6 +8,9 @@ import pytest
 from django.test import Client
 
 from conferences.models import DialRequest, User
+
+# Real Celery workers and the callbacks process, for the end-to-end tests here.
+from tests.pipeline.conftest import workers  # noqa: F401
 from tests.webhooks.helpers import TwilioSender, make_dial
 
 

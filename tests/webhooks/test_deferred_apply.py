@@ -1,4 +1,4 @@
-"""The receiver stores, a worker applies: nothing stored is left unapplied, whatever fails."""
+"""The receiver stores, the callbacks process applies: nothing stored stays unapplied."""
 
 from __future__ import annotations
 

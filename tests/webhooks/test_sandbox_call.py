@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from conferences.callback_urls import callback_url
 from conferences.models import (
@@ -18,9 +16,7 @@ from conferences.models import (
     DialRequest,
     DialStatus,
 )
-from tests.pipeline.conftest import Workers
 from tests.webhooks.helpers import make_dial, wait_for
-from tests.worker_env import celery_worker_env
 
 sandbox_module = pytest.importorskip("conferences.sandbox")
 Client = pytest.importorskip("twilio.rest").Client
@@ -47,28 +43,10 @@ def timeline(dial: DialRequest) -> set[tuple[str, str]]:
     return set(events.values_list("kind", "event"))
 
 
-@pytest.fixture
-def worker(
-    live_server: Any, settings: Any, sandbox: Any, redis_db: Any, artifacts_dir: Path
-) -> Iterator[Workers]:
-    """A real worker: the receiver only stores, the worker applies what arrives."""
-    settings.PUBLIC_BASE_URL = live_server.url
-    env = celery_worker_env(
-        connection.settings_dict,
-        redis_url=settings.REDIS_URL,
-        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
-        public_base_url=live_server.url,
-        twilio_api_base_url=sandbox.url,
-    )
-    pool = Workers(env, artifacts_dir)
-    pool.start(concurrency=2)
-    yield pool
-    pool.stop_all()
-
-
 def test_a_call_played_by_the_sandbox_ends_completed_with_its_whole_timeline(
-    worker, settings, sandbox, operator
+    workers, settings, sandbox, operator
 ):
+    workers.start_applier()  # the receiver only stores; the callbacks process applies
     dial = make_dial(operator, label="e2e-caller", call_sid="")
     conference: Conference = dial.conference
     conference.friendly_name = f"e2e-{uuid.uuid4().hex[:8]}"
