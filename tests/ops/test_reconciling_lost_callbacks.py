@@ -51,6 +51,11 @@ def fields_that_matter(dial_request: DialRequest) -> dict[str, object]:
     }
 
 
+def settled(sandbox) -> bool:
+    """Every callback the sandbox is still sending has arrived, and all are applied."""
+    return not sandbox.callbacks(status="pending") and not callbacks.unapplied_events().exists()
+
+
 def place_and_lose_callbacks(workers, sandbox, operator, faults: dict) -> DialRequest:
     sandbox.set_faults(Faults.from_json(faults))
     workers.start()
@@ -104,6 +109,9 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
         operator,
         {"match": {"to": TALKS_FOR_20_SECONDS}, "callback_drop_rate": 1.0},
     )
+    # What was not dropped (the conference's own events) has arrived and been applied, so
+    # both reconciliations below see the same, settled state.
+    wait_for(lambda: settled(sandbox))
     settings.RECONCILE_AFTER_SECONDS = 0
     ops_tasks.reconcile_stale.apply()
     reconciled = fields_that_matter(lost)
@@ -137,11 +145,7 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
 
     # Asking the API again learns nothing new, so writes nothing new: once every callback
     # the sandbox is still sending (the conference's) has arrived and been applied.
-    wait_for(
-        lambda: (
-            not sandbox.callbacks(status="pending") and not callbacks.unapplied_events().exists()
-        )
-    )
+    wait_for(lambda: settled(sandbox))
     ops_tasks.reconcile_stale.apply()
     assert call_events.count() == events_before + len(late)
     assert fields_that_matter(lost) == reconciled
