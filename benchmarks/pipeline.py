@@ -89,8 +89,8 @@ def _start_workers(group: Processes, env: dict[str, str]) -> None:
 
 
 def run(results: Results) -> None:
-    from conferences.sandbox import Sandbox
-    from conferences.sandbox.faults import Faults
+    from twilio_sandbox import Sandbox
+    from twilio_sandbox.faults import Faults
 
     dials_wanted = 500 if scale() == "full" else 60
     print(f"pipeline: {dials_wanted} dials, CPS {CPS}, 300 ms latency, 10 % 429, 5 % 500")

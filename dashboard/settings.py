@@ -199,7 +199,7 @@ if CELERY_TASK_TIME_LIMIT + DIAL_RETRY_MAX_SECONDS >= CELERY_BROKER_VISIBILITY_T
 
 # --- Twilio ---------------------------------------------------------------------------
 # With no account configured the app talks to the bundled sandbox (make run starts it).
-# These two values must equal conferences.sandbox.DEFAULT_ACCOUNT_SID/_AUTH_TOKEN; a test
+# These two values must equal twilio_sandbox.DEFAULT_ACCOUNT_SID/_AUTH_TOKEN; a test
 # checks it. They are not secrets: they open only the local sandbox.
 SANDBOX_ACCOUNT_SID = "AC00000000000000000000000000000001"
 SANDBOX_AUTH_TOKEN = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d"  # noqa: S105

@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from conferences import accounts, twilio_gateway
 from conferences.models import DialRequest, RelayAllowedHost
-from conferences.sandbox import Sandbox
 from tests.pipeline.conftest import wait_for
+from twilio_sandbox import Sandbox
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection
 
-from conferences.sandbox import Faults, Sandbox
 from tests.browser.conftest import browser_problems
 from tests.conftest import ARTIFACTS
 from tests.pipeline.conftest import Workers, wait_for
 from tests.worker_env import celery_worker_env
+from twilio_sandbox import Faults, Sandbox
 
 __all__ = ["browser_problems", "wait_for"]
 

@@ -12,7 +12,6 @@ from conferences import live
 from conferences.audit import AuditAction
 from conferences.live_selectors import Attendance, Stage
 from conferences.models import AuditEntry, ConferenceStatus, DialStatus
-from conferences.sandbox import Faults
 from tests.live.conftest import wait_for
 from tests.live.helpers import (
     STAYS,
@@ -27,6 +26,7 @@ from tests.live.helpers import (
     roster_of,
     started,
 )
+from twilio_sandbox import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]
 

@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 from twilio.rest import Client
 
-from conferences.sandbox import Sandbox
+from twilio_sandbox import Sandbox
 
 
 def free_port() -> int:

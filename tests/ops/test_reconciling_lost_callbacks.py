@@ -23,10 +23,10 @@ from conferences.models import (
     DialRequest,
     DialStatus,
 )
-from conferences.sandbox.faults import Faults
 from tests.ops.helpers import replay, sandbox_call_status
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import dial, refreshed
+from twilio_sandbox.faults import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]
 

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from conferences.sandbox import Sandbox
 from tests.worker_env import celery_worker_env
+from twilio_sandbox import Sandbox
 
 BASE = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ from typing import Any
 
 from conferences import accounts
 from conferences.models import Conference, DialRequest, User
-from conferences.sandbox import Sandbox
 from conferences.services import DialSubmission, submit_dial
+from twilio_sandbox import Sandbox
 
 ALWAYS_ANSWERS = "+15005550006"
 INVALID_TO = "+15005550001"

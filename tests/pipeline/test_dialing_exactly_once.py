@@ -8,7 +8,6 @@ from kombu.exceptions import OperationalError
 
 from conferences import services
 from conferences.models import DialAttempt, DialStatus, TwilioAccount
-from conferences.sandbox.faults import Faults
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import (
     ALWAYS_ANSWERS,
@@ -19,6 +18,7 @@ from tests.pipeline.helpers import (
     participants_in,
     refreshed,
 )
+from twilio_sandbox.faults import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]
 

@@ -17,7 +17,7 @@ import pytest
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from conferences.sandbox import Sandbox, SandboxAccount
+from twilio_sandbox import Sandbox, SandboxAccount
 
 ACCOUNT_SID = "AC" + "a" * 32
 AUTH_TOKEN = "test-auth-token-0123456789abcdef"

@@ -6,7 +6,6 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from conferences.sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
 from tests.sandbox.conftest import (
     ACCOUNT_SID,
     API_KEY_SECRET,
@@ -17,6 +16,7 @@ from tests.sandbox.conftest import (
     OTHER_AUTH_TOKEN,
     make_client,
 )
+from twilio_sandbox import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
 
 
 def refused(client) -> TwilioRestException:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import socket
 
-from conferences.sandbox import Sandbox
 from tests.sandbox.conftest import ACCOUNT_SID, FROM, Receiver, wait_for
+from twilio_sandbox import Sandbox
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 GEO = {

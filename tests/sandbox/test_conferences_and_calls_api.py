@@ -8,8 +8,8 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from conferences.sandbox import Sandbox
 from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, wait_for
+from twilio_sandbox import Sandbox
 
 STAYS = "+15005550006"
 

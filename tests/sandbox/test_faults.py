@@ -10,7 +10,6 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from conferences.sandbox import Faults, Sandbox
 from tests.sandbox.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -20,6 +19,7 @@ from tests.sandbox.conftest import (
     make_sandbox,
     wait_for,
 )
+from twilio_sandbox import Faults, Sandbox
 
 STAYS = "+15005550006"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from conferences.sandbox.faults import Faults
+from twilio_sandbox.faults import Faults
 
 
 def test_a_chosen_share_of_requests_answers_429_with_code_20429(sandbox, client):

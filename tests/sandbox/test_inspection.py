@@ -6,8 +6,8 @@ import json
 
 import requests
 
-from conferences.sandbox import Sandbox
 from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, wait_for
+from twilio_sandbox import Sandbox
 
 
 def test_requests_journal_redacts_sip_password_and_never_keeps_authorization(

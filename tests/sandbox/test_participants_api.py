@@ -10,7 +10,6 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest.api.v2010.account.conference.participant import ParticipantInstance
 
-from conferences.sandbox import Sandbox
 from tests.sandbox.conftest import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -20,6 +19,7 @@ from tests.sandbox.conftest import (
     make_client,
     wait_for,
 )
+from twilio_sandbox import Sandbox
 
 STAYS = "+15005550006"
 RFC2822 = r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$"

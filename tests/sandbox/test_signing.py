@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from twilio.request_validator import RequestValidator
 
-from conferences.sandbox.signing import compute_signature
 from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, make_client
+from twilio_sandbox.signing import compute_signature
 
 KNOWN_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"
 KNOWN_PARAMS = [

@@ -18,7 +18,7 @@ from conferences.models import (
 )
 from tests.webhooks.helpers import make_dial, wait_for
 
-sandbox_module = pytest.importorskip("conferences.sandbox")
+sandbox_module = pytest.importorskip("twilio_sandbox")
 Client = pytest.importorskip("twilio.rest").Client
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conferences.sandbox import FaultMatch, FaultRule, Faults, Sandbox, SandboxAccount
+from twilio_sandbox import FaultMatch, FaultRule, Faults, Sandbox, SandboxAccount
 
 
 class Command(BaseCommand):

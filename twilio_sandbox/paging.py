@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from conferences.sandbox.validation import PageRequest
+from twilio_sandbox.validation import PageRequest
 
 Item = tuple[str, dict[str, Any]]  # (sid, JSON body), newest first
 

@@ -8,23 +8,47 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import threading
 import time
 import uuid
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from conferences.sandbox import errors, page
-from conferences.sandbox.api import Route, route
-from conferences.sandbox.errors import ApiError
-from conferences.sandbox.faults import Faults, RequestFaults
-from conferences.sandbox.state import SandboxAccount
-
-if TYPE_CHECKING:
-    from conferences.sandbox.service import Sandbox
+from twilio_sandbox import errors, page
+from twilio_sandbox.api import Api, Route, route
+from twilio_sandbox.errors import ApiError
+from twilio_sandbox.faults import ConcurrencyGate, FaultDecider, Faults, RequestFaults
+from twilio_sandbox.journal import Journal
+from twilio_sandbox.state import SandboxAccount, Store
 
 FormDict = dict[str, list[str]]
+
+
+class ServedSandbox(Protocol):
+    """What the HTTP front needs of the sandbox it serves (the Sandbox in service.py).
+
+    Stated here so that the server does not import the service that starts it.
+    """
+
+    store: Store
+    journal: Journal
+    decider: FaultDecider
+    gate: ConcurrencyGate
+    api: Api
+    stopping: threading.Event
+
+    @property
+    def url(self) -> str: ...
+
+    def reset(self) -> None: ...
+
+    def set_faults(self, faults: Faults) -> None: ...
+
+    def subject_of(self, matched: Route) -> tuple[str | None, str | None, bool]: ...
+
+    def log(self, line: str) -> None: ...
 
 
 class SandboxHTTPServer(ThreadingHTTPServer):
@@ -32,7 +56,7 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     # Hanging requests must not keep stop() waiting.
     block_on_close = False
 
-    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+    def __init__(self, address: tuple[str, int], sandbox: ServedSandbox) -> None:
         self.sandbox = sandbox
         super().__init__(address, SandboxRequestHandler)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Final
 
-from conferences.sandbox.state import Conference, ConferenceStatus, Store
+from twilio_sandbox.state import Conference, ConferenceStatus, Store
 
 REFRESH_SECONDS: Final = 2
 RECENT_CALLS: Final = 25

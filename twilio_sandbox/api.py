@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from conferences.sandbox import errors, paging, resources
-from conferences.sandbox.faults import CallQueue, Faults
-from conferences.sandbox.magic import rejection_for
-from conferences.sandbox.player import Player
-from conferences.sandbox.sids import CALL_SID, CONFERENCE_SID
-from conferences.sandbox.state import Call, Conference, ConferenceStatus, Participant, Store
-from conferences.sandbox.validation import (
+from twilio_sandbox import errors, paging, resources
+from twilio_sandbox.faults import CallQueue, Faults
+from twilio_sandbox.magic import rejection_for
+from twilio_sandbox.player import Player
+from twilio_sandbox.sids import CALL_SID, CONFERENCE_SID
+from twilio_sandbox.state import Call, Conference, ConferenceStatus, Participant, Store
+from twilio_sandbox.validation import (
     CALL_STATUSES,
     CONFERENCE_STATUSES,
     FormParams,

@@ -10,9 +10,9 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from conferences.sandbox.clock import rfc2822, utcnow
-from conferences.sandbox.state import Call, Conference, Participant, Recording
-from conferences.sandbox.validation import CallbackSpec
+from twilio_sandbox.clock import rfc2822, utcnow
+from twilio_sandbox.state import Call, Conference, Participant, Recording
+from twilio_sandbox.validation import CallbackSpec
 
 API_VERSION: Final = "2010-04-01"
 GEO_FIELDS: Final = tuple(

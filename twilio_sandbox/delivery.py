@@ -18,11 +18,11 @@ from http.client import HTTPConnection, HTTPSConnection
 from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
-from conferences.sandbox.callbacks import Callback
-from conferences.sandbox.faults import FaultDecider
-from conferences.sandbox.journal import Journal, group
-from conferences.sandbox.scheduler import Scheduler
-from conferences.sandbox.signing import compute_signature
+from twilio_sandbox.callbacks import Callback
+from twilio_sandbox.faults import FaultDecider
+from twilio_sandbox.journal import Journal, group
+from twilio_sandbox.scheduler import Scheduler
+from twilio_sandbox.signing import compute_signature
 
 logger = logging.getLogger(__name__)
 

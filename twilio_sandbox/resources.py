@@ -6,8 +6,8 @@ import re
 from datetime import datetime
 from typing import Any, Final
 
-from conferences.sandbox.clock import rfc2822
-from conferences.sandbox.state import Call, Conference, Participant
+from twilio_sandbox.clock import rfc2822
+from twilio_sandbox.state import Call, Conference, Participant
 
 API_VERSION: Final = "2010-04-01"
 NANP: Final = re.compile(r"^\+1(\d{3})(\d{3})(\d{4})$")

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Final, TextIO
 
-from conferences.sandbox.api import Api, Route
-from conferences.sandbox.clock import SimClock, utcnow
-from conferences.sandbox.delivery import Delivery
-from conferences.sandbox.faults import CallQueue, ConcurrencyGate, FaultDecider, Faults
-from conferences.sandbox.journal import Journal
-from conferences.sandbox.player import Player
-from conferences.sandbox.scheduler import Scheduler
-from conferences.sandbox.server import SandboxHTTPServer
-from conferences.sandbox.state import SandboxAccount, Store
+from twilio_sandbox.api import Api, Route
+from twilio_sandbox.clock import SimClock, utcnow
+from twilio_sandbox.delivery import Delivery
+from twilio_sandbox.faults import CallQueue, ConcurrencyGate, FaultDecider, Faults
+from twilio_sandbox.journal import Journal
+from twilio_sandbox.player import Player
+from twilio_sandbox.scheduler import Scheduler
+from twilio_sandbox.server import SandboxHTTPServer
+from twilio_sandbox.state import SandboxAccount, Store
 
 DEFAULT_ACCOUNT_SID: Final = "AC00000000000000000000000000000001"
 DEFAULT_AUTH_TOKEN: Final = "5a4db0c5a4db0c5a4db0c5a4db0c5a4d"  # noqa: S105 - public test value

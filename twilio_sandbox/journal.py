@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from conferences.sandbox.clock import utcnow
+from twilio_sandbox.clock import utcnow
 
 REDACTED: Final = "[redacted]"
 SECRET_PARAMS: Final = frozenset({"SipAuthPassword"})

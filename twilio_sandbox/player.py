@@ -12,18 +12,18 @@ import random
 from collections.abc import Callable
 from typing import Final
 
-from conferences.sandbox import callbacks, errors
-from conferences.sandbox.callbacks import Callback
-from conferences.sandbox.clock import SimClock, utcnow
-from conferences.sandbox.magic import (
+from twilio_sandbox import callbacks, errors
+from twilio_sandbox.callbacks import Callback
+from twilio_sandbox.clock import SimClock, utcnow
+from twilio_sandbox.magic import (
     TIMEOUT_BUFFER_SECONDS,
     detection_milliseconds,
     plan_call,
     reported_answered_by,
 )
-from conferences.sandbox.scheduler import Scheduler
-from conferences.sandbox.sids import CONFERENCE_SID, new_sid
-from conferences.sandbox.state import (
+from twilio_sandbox.scheduler import Scheduler
+from twilio_sandbox.sids import CONFERENCE_SID, new_sid
+from twilio_sandbox.state import (
     Call,
     CallStatus,
     Conference,
@@ -33,7 +33,7 @@ from conferences.sandbox.state import (
     Recording,
     Store,
 )
-from conferences.sandbox.validation import CallbackSpec, ParticipantRequest, ParticipantUpdate
+from twilio_sandbox.validation import CallbackSpec, ParticipantRequest, ParticipantUpdate
 
 ANNOUNCEMENT_SECONDS: Final = 3.0
 SIP_CODES: Final = {

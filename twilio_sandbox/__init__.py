@@ -5,7 +5,7 @@ imports the dashboard app or `twilio`. User documentation: docs/sandbox.md.
 
 Python API (stable; used by other test suites)::
 
-    from conferences.sandbox import Sandbox, SandboxAccount, Faults
+    from twilio_sandbox import Sandbox, SandboxAccount, Faults
 
     sb = Sandbox(
         host="127.0.0.1",
@@ -13,7 +13,7 @@ Python API (stable; used by other test suites)::
         accounts=[SandboxAccount(sid="AC…", auth_token="…", api_keys={"SK…": "secret"})],
         speed=50.0,                  # call time runs 50x faster than real time
         seed=1,                      # same seed, same call fates and fault decisions
-        faults=Faults(cps=1.0),      # optional; see conferences.sandbox.faults
+        faults=Faults(cps=1.0),      # optional; see twilio_sandbox.faults
         callback_timeout=10.0,       # seconds to wait for a callback endpoint
         log_stream=None,             # e.g. sys.stderr: one line per request
     )
@@ -31,9 +31,9 @@ environment, else DEFAULT_ACCOUNT_SID / DEFAULT_AUTH_TOKEN.
 
 from __future__ import annotations
 
-from conferences.sandbox.faults import FaultMatch, FaultRule, Faults
-from conferences.sandbox.service import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
-from conferences.sandbox.state import SandboxAccount
+from twilio_sandbox.faults import FaultMatch, FaultRule, Faults
+from twilio_sandbox.service import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, Sandbox
+from twilio_sandbox.state import SandboxAccount
 
 __all__ = [
     "DEFAULT_ACCOUNT_SID",

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
-from conferences.sandbox import errors
-from conferences.sandbox.sids import CALL_SID
+from twilio_sandbox import errors
+from twilio_sandbox.sids import CALL_SID
 
 FormParams = Mapping[str, Sequence[str]]
 

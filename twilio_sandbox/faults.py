@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from conferences.sandbox import errors
+from twilio_sandbox import errors
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from conferences.sandbox.clock import utcnow
-from conferences.sandbox.magic import CallPlan
-from conferences.sandbox.validation import CallbackSpec, ParticipantRequest
+from twilio_sandbox.clock import utcnow
+from twilio_sandbox.magic import CallPlan
+from twilio_sandbox.validation import CallbackSpec, ParticipantRequest
 
 
 class CallStatus(StrEnum):

@@ -27,8 +27,8 @@ import random
 from dataclasses import dataclass
 from typing import Final
 
-from conferences.sandbox import errors
-from conferences.sandbox.errors import ApiError
+from twilio_sandbox import errors
+from twilio_sandbox.errors import ApiError
 
 PREFIX: Final = "+1500555"
 MACHINE_STAYS_SECONDS: Final = 30.0
