@@ -98,7 +98,7 @@ def _measure_size(results: Results, size: int, env: dict[str, str]) -> dict[str,
 
     from django.test import Client
 
-    from conferences import seeding
+    from conferences.history import seeding
     from conferences.models import DialRequest, User
 
     report = seeding.seed_history(size, progress=lambda line: print(f"  seeding: {line}"))

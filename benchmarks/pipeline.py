@@ -145,16 +145,16 @@ def _measure(
 ) -> None:
     from django.contrib.auth.models import Group
 
-    from conferences import accounts, roles
-    from conferences.heartbeat import redis_client
+    from conferences.accounts import roles, twilio_accounts
+    from conferences.core.redis_connection import redis_client
+    from conferences.dialing.submission import DialSubmission, submit_dial
     from conferences.models import DialRequest, DialStatus, TwilioAccount, User
-    from conferences.services import DialSubmission, submit_dial
 
     redis_client().flushdb()
     roles.sync_role_groups()
     operator = User.objects.create_user("bench-operator", password=None)
     operator.groups.add(Group.objects.get(name=roles.OPERATOR))
-    account = accounts.default_account()
+    account = twilio_accounts.default_account()
     TwilioAccount.objects.filter(pk=account.pk).update(calls_per_second=CPS)
     _start_workers(group, env)
 

@@ -45,7 +45,7 @@ def _signed_requests(
     token: str,
     account_sid: str,
 ) -> None:
-    from conferences.relay import twilio_signature
+    from conferences.gateway.signatures import twilio_signature
 
     with path.open("w") as out:
         for index in range(count):
@@ -110,10 +110,10 @@ def run(results: Results) -> None:
         setup_django(env)
         from django.conf import settings
 
-        from conferences import accounts
+        from conferences.accounts import twilio_accounts
         from conferences.models import CallbackEvent, Conference, DialRequest, User
 
-        account = accounts.default_account()
+        account = twilio_accounts.default_account()
         operator = User.objects.create_user("bench-webhooks", password=None)
         conference = Conference.objects.create(account=account, friendly_name="bench")
         dial_ids = [
@@ -180,9 +180,9 @@ def run(results: Results) -> None:
 def _drain(group: Processes, env: dict[str, str]) -> tuple[float, int]:
     """Start the `callbacks` process the runs went without, as production runs it, and time
     it applying everything the runs stored: an event stored must become an event applied."""
-    from conferences import callbacks
+    from conferences.callbacks import applier as callback_applier
 
-    backlog = callbacks.unapplied_events()
+    backlog = callback_applier.unapplied_events()
     waiting = backlog.count()
     group.start("callbacks", [sys.executable, "manage.py", "apply_callbacks"], env)
     wait_for(lambda: backlog.count() < waiting, timeout=120)  # it has started

@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
-from conferences import roles
+from conferences.accounts import roles
 from conferences.models import (
     AuditEntry,
     CallbackTally,

@@ -9,19 +9,26 @@ class ConferencesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        import importlib
+
         from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from conferences import accounts, heartbeat, roles
+        from conferences.accounts import roles, twilio_accounts
+        from conferences.core.task_queue import TASK_PACKAGES
         from conferences.models import TwilioAccount
+        from conferences.operations import heartbeat
 
         # The role table in code is the single source of truth: every migrate brings the
         # groups' permissions in line with it.
+        # Every task registered in every process, so services can enqueue by pinned name.
+        for package in TASK_PACKAGES:
+            importlib.import_module(f"{package}.tasks")
         post_migrate.connect(roles.sync_role_groups, sender=self)
         heartbeat.connect_worker_signals()
         # A changed account (a rotated token) takes effect at once in this process.
         for signal in (post_save, post_delete):
             signal.connect(
-                accounts.forget_signing_tokens_on_change,
+                twilio_accounts.forget_signing_tokens_on_change,
                 sender=TwilioAccount,
                 dispatch_uid=f"forget-signing-tokens-{signal}",
             )

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import ConsoleMessage, Page
 
-from conferences import roles
+from conferences.accounts import roles
 from conferences.models import User
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
@@ -41,7 +41,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(autouse=True)
 def _fresh_signing_tokens() -> Iterator[None]:
     """Each test sees its own accounts' tokens, not ones cached by an earlier test."""
-    from conferences.accounts import forget_signing_tokens
+    from conferences.accounts.twilio_accounts import forget_signing_tokens
 
     forget_signing_tokens()
     yield
@@ -81,7 +81,7 @@ def supervisor(db: None) -> User:
 @pytest.fixture
 def redis_db() -> Iterator[Any]:
     """This test process's own Redis database, emptied before and after."""
-    from conferences.heartbeat import redis_client
+    from conferences.core.redis_connection import redis_client
 
     client = redis_client()
     client.flushdb()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conferences.forms import DialForm
+from conferences.dialing.forms import DialForm
 from conferences.schema import load_participant_schema, parameter
 
 from .conftest import BYOC_SID, CALL_SID, SIP_TO, minimal_data, sample_value

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conferences.forms import DialForm
+from conferences.dialing.forms import DialForm
 from conferences.schema import load_participant_schema, parameter
 
 from .conftest import CALL_SID, data_with, minimal_data, sample_value, satisfying

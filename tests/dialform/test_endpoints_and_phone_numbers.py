@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from conferences.forms import DialForm, normalise_phone_number
+from conferences.dialing.fields import normalise_phone_number
+from conferences.dialing.forms import DialForm
 
 from .conftest import PHONE_FROM, SIP_TO, minimal_data
 

@@ -19,7 +19,7 @@ from django.core.validators import (
     URLValidator,
 )
 
-from conferences.forms import DialForm
+from conferences.dialing.forms import DialForm
 from conferences.schema import ParameterSpec, load_participant_schema
 
 SPECS = load_participant_schema()

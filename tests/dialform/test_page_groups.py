@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conferences.forms import DialForm
+from conferences.dialing.forms import DialForm
 from conferences.schema import GROUPS
 
 from .conftest import minimal_data

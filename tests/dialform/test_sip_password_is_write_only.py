@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.template import Context, Template
 
-from conferences.forms import DialForm
+from conferences.dialing.forms import DialForm
 
 from .conftest import SIP_TO, minimal_data
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conferences.forms import SECRET_PARAMETERS, DialForm
+from conferences.dialing.forms import SECRET_PARAMETERS, DialForm
 from conferences.schema import load_participant_schema
 
 from .conftest import SIP_TO, minimal_data

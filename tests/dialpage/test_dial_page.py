@@ -9,7 +9,7 @@ import logging
 import pytest
 from django.urls import reverse
 
-from conferences.heartbeat import redis_client
+from conferences.core.redis_connection import redis_client
 from conferences.models import AuditEntry, DialPreset, DialRequest, DialStatus
 from conferences.schema import load_participant_schema
 from tests.conftest import make_user

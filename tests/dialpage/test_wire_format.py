@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from conferences import accounts, twilio_gateway
+from conferences.accounts import twilio_accounts
+from conferences.gateway import client as gateway
+from conferences.gateway import types as gateway_types
 from conferences.models import DialRequest, RelayAllowedHost
 from tests.pipeline.conftest import wait_for
 from twilio_sandbox import Sandbox
@@ -21,11 +23,11 @@ def sandbox():
 
 
 def _sent_through_gateway(dial: DialRequest, sandbox: Sandbox) -> dict[str, list[str]]:
-    creds = accounts.credentials(dial.account)
-    creds = accounts.AccountCredentials(
+    creds = twilio_accounts.credentials(dial.account)
+    creds = gateway_types.AccountCredentials(
         creds.account_sid, creds.username, creds.password, sandbox.url
     )
-    twilio_gateway.create_participant(creds, dial.conference.friendly_name, dial.params, timeout=5)
+    gateway.create_participant(creds, dial.conference.friendly_name, dial.params, timeout=5)
     # The sandbox writes its request log just after it answers: poll for the entry.
     (entry,) = wait_for(lambda: [e for e in sandbox.requests() if e["method"] == "POST"])
     return entry["params"]

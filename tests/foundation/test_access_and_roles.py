@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from conferences import roles
+from conferences.accounts import roles
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def test_each_request_runs_in_the_signed_in_users_time_zone(rf, operator):
     from django.http import HttpResponse
     from django.utils import timezone
 
-    from conferences.middleware import UserTimeZoneMiddleware
+    from conferences.accounts.middleware import UserTimeZoneMiddleware
 
     seen: list[str] = []
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from conferences import heartbeat
+from conferences.operations import heartbeat
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from conferences import accounts
+from conferences.accounts import twilio_accounts
 from conferences.models import Conference, DialRequest, DialStatus, User
 
 _labels = itertools.count(1)
@@ -17,7 +17,7 @@ _labels = itertools.count(1)
 def conference(name: str, operator: User | None = None) -> Conference:
     found = Conference.objects.filter(friendly_name=name).first()
     return found or Conference.objects.create(
-        account=accounts.default_account(), friendly_name=name, created_by=operator
+        account=twilio_accounts.default_account(), friendly_name=name, created_by=operator
     )
 
 
@@ -47,7 +47,7 @@ def make_dial(
         fields.setdefault("joined_at", joined)
         fields.setdefault("left_at", joined + timedelta(seconds=in_conference_for))
     return DialRequest.objects.create(
-        account=accounts.default_account(),
+        account=twilio_accounts.default_account(),
         conference=conference(conference_name, operator),
         operator=operator,
         created_at=created_at,

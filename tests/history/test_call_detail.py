@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from conferences import audit, selectors
-from conferences.audit import AuditAction
+from conferences.audit import trail as audit
+from conferences.audit.trail import AuditAction
+from conferences.dialing.submission import DialSubmission, submit_dial
+from conferences.history import story as dial_stories
 from conferences.models import CallbackEvent, DialAttempt, DialRequest, DialStatus
-from conferences.services import DialSubmission, submit_dial
 from tests.history.helpers import make_dial
 from tests.webhooks.helpers import TwilioSender
 from tests.webhooks.helpers import make_dial as make_webhook_dial
@@ -67,7 +68,7 @@ def test_the_timeline_shows_every_callback_attempt_and_audit_entry_in_received_o
 ):
     client.force_login(supervisor)
     html = detail(client, played_call).content.decode()
-    story = selectors.dial_story(supervisor, played_call.pk)
+    story = dial_stories.dial_story(supervisor, played_call.pk)
     sources = [entry.source for entry in story.timeline]
     assert sources.count("callback") == len(RECEIVED)
     assert sources.count("attempt") == 2 and sources.count("audit") == 1
@@ -89,7 +90,7 @@ def test_the_timeline_shows_every_callback_attempt_and_audit_entry_in_received_o
 def test_replaying_the_events_in_received_order_ends_where_the_database_row_ended(
     supervisor, played_call
 ):
-    story = selectors.dial_story(supervisor, played_call.pk)
+    story = dial_stories.dial_story(supervisor, played_call.pk)
     final = story.final_state
     dial = played_call
     assert final.status == dial.status == DialStatus.COMPLETED

@@ -13,8 +13,9 @@ from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from conferences import accounts, export, roles
-from conferences.audit import AuditAction
+from conferences.accounts import roles, twilio_accounts
+from conferences.audit.trail import AuditAction
+from conferences.history import export
 from conferences.models import AuditEntry, DialAttempt, DialRequest, DialStatus
 from tests.conftest import make_user
 from tests.history.helpers import conference, make_dial
@@ -132,7 +133,7 @@ def test_the_export_streams_its_first_bytes_before_the_query_has_produced_every_
     client, supervisor, operator
 ):
     total = export.CHUNK_SIZE * 2 + 500
-    account = accounts.default_account()
+    account = twilio_accounts.default_account()
     board = conference("bulk", operator)
     DialRequest.objects.bulk_create(
         DialRequest(

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import roles
+from conferences.accounts import roles
 from conferences.models import DialStatus
 from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids

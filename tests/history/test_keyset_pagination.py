@@ -10,17 +10,18 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import selectors
+from conferences.history import filters as history_filters
+from conferences.history import rows as history_rows
 from conferences.models import DialStatus
 from tests.history.helpers import make_dial, row_ids
 
 pytestmark = pytest.mark.django_db
 
-NEWEST_FIRST = selectors.HistoryFilters()
+NEWEST_FIRST = history_filters.HistoryFilters()
 
 
 def page(user, filters=NEWEST_FIRST, **cursor):
-    return selectors.dial_history(user=user, filters=filters, page_size=3, **cursor)
+    return history_rows.dial_history(user=user, filters=filters, page_size=3, **cursor)
 
 
 def pks(history_page):
@@ -68,7 +69,7 @@ def test_calls_created_in_the_same_microsecond_are_neither_skipped_nor_repeated(
 def test_oldest_first_pages_forward_too(supervisor, operator):
     start = timezone.now() - timedelta(hours=1)
     dials = [make_dial(operator, created_at=start + timedelta(minutes=i)) for i in range(5)]
-    oldest_first = selectors.HistoryFilters(sort="time")
+    oldest_first = history_filters.HistoryFilters(sort="time")
     first = page(supervisor, oldest_first)
     second = page(supervisor, oldest_first, after=first.next_cursor)
     assert pks(first) + pks(second) == [dial.pk for dial in dials]
@@ -82,7 +83,7 @@ def test_sorting_by_time_in_conference_pages_through_calls_that_never_joined_las
         for seconds in (30, 600, 120, 600)
     ]
     never = [make_dial(operator, status=DialStatus.BUSY) for _ in range(2)]
-    longest_first = selectors.HistoryFilters(sort="-duration")
+    longest_first = history_filters.HistoryFilters(sort="-duration")
     walked = []
     cursor = ""
     while True:
@@ -96,7 +97,7 @@ def test_sorting_by_time_in_conference_pages_through_calls_that_never_joined_las
     assert [row.dial.pk for row in walked[4:]] == sorted((d.pk for d in never), reverse=True)
     assert len({row.dial.pk for row in walked}) == len(walked) == len(talked) + len(never)
 
-    shortest_first = selectors.HistoryFilters(sort="duration")
+    shortest_first = history_filters.HistoryFilters(sort="duration")
     first = page(supervisor, shortest_first)
     second = page(supervisor, shortest_first, after=first.next_cursor)
     assert [row.dial.pk for row in first.rows + second.rows][:2] == sorted(d.pk for d in never)
@@ -109,7 +110,7 @@ def test_a_tampered_or_foreign_cursor_is_ignored(supervisor, operator):
     tampered = first.next_cursor[:-2] + ("AA" if not first.next_cursor.endswith("AA") else "BB")
     assert pks(page(supervisor, after=tampered)) == pks(first)
     # A cursor made for another order means nothing in this one.
-    by_duration = page(supervisor, selectors.HistoryFilters(sort="-duration"))
+    by_duration = page(supervisor, history_filters.HistoryFilters(sort="-duration"))
     assert pks(page(supervisor, after=by_duration.next_cursor)) == pks(first)
     assert pks(page(supervisor, after="not a cursor at all")) == pks(first)
 
@@ -122,7 +123,7 @@ def test_a_page_is_one_keyset_query_without_offset_and_without_a_query_per_row(
     client.force_login(supervisor)
     url = reverse("conferences:history")
     first = client.get(url)
-    assert len(row_ids(first.content.decode())) == selectors.PAGE_SIZE
+    assert len(row_ids(first.content.decode())) == history_filters.PAGE_SIZE
     next_url = first.context["next_url"]
     with CaptureQueriesContext(connection) as few_rows_page:
         client.get(url, {"label": "caller-1"})

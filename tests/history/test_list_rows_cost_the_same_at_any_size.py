@@ -13,7 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils.html import escape
 
-from conferences import history_views, selectors
+from conferences.core import words
+from conferences.history import filters as history_filters
+from conferences.history import views as history_views
 from conferences.models import DialStatus, User
 from tests.conftest import make_user
 from tests.history.helpers import make_dial
@@ -53,7 +55,7 @@ def test_a_full_page_takes_as_many_queries_as_a_page_of_one(
     varied_dials(operator, 1)
     one = queries_for(client, url)
 
-    varied_dials(operator, selectors.PAGE_SIZE + 5)
+    varied_dials(operator, history_filters.PAGE_SIZE + 5)
     full = queries_for(client, url)
 
     assert full == one
@@ -99,8 +101,8 @@ def test_a_row_shows_local_time_links_names_and_words(client: Client, operator: 
     assert f"<td>{operator.username}</td>" in text
     assert '<span class="status status-failed">Failed</span>' in text
     assert '<span class="error-code">21211</span> ' in text
-    assert escape(selectors.twilio_error_words(21211)) in text
-    assert escape(selectors.LEAVE_REASON_WORDS["participant_add_failed"]) in text
+    assert escape(words.twilio_error_words(21211)) in text
+    assert escape(words.LEAVE_REASON_WORDS["participant_add_failed"]) in text
     assert '<span class="muted small">vip</span>' in text
 
 

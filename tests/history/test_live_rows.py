@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from conferences import callbacks
+from conferences.callbacks import applier as callback_applier
 from conferences.models import DialRequest, DialStatus
 from tests.history.helpers import make_dial
 
@@ -50,7 +50,7 @@ def test_a_status_change_comes_back_as_that_row_alone_and_is_announced(
     assert unchanged.status_code == 200
     assert "<tr" not in unchanged.content.decode()
 
-    callbacks.advance_dial_status(ringing.pk, DialStatus.IN_PROGRESS)
+    callback_applier.advance_dial_status(ringing.pk, DialStatus.IN_PROGRESS)
     response = client.get(url, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 200  # the other row is still live: keep polling

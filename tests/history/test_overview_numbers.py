@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import roles, selectors
+from conferences.accounts import roles
+from conferences.history import filters as history_filters
+from conferences.history import overview as overview_numbers
 from conferences.models import DialStatus
 from tests.conftest import make_user
 from tests.history.helpers import make_dial
@@ -40,8 +42,8 @@ def known_week(operator):
 
 
 def test_totals_answer_rate_and_median_time_to_answer(supervisor, known_week):
-    overview = selectors.history_overview(
-        user=supervisor, filters=selectors.HistoryFilters(quick_range="7d")
+    overview = overview_numbers.history_overview(
+        user=supervisor, filters=history_filters.HistoryFilters(quick_range="7d")
     )
     assert (overview.first_day, overview.last_day) == (
         known_week - timedelta(days=6),
@@ -56,8 +58,8 @@ def test_totals_answer_rate_and_median_time_to_answer(supervisor, known_week):
 
 
 def test_calls_per_day_by_outcome(supervisor, known_week):
-    overview = selectors.history_overview(
-        user=supervisor, filters=selectors.HistoryFilters(quick_range="7d")
+    overview = overview_numbers.history_overview(
+        user=supervisor, filters=history_filters.HistoryFilters(quick_range="7d")
     )
     by_day = {day.day: day.counts for day in overview.days}
     assert len(overview.days) == 7
@@ -68,8 +70,8 @@ def test_calls_per_day_by_outcome(supervisor, known_week):
 
 
 def test_failures_by_error_code_and_per_operator(supervisor, known_week):
-    overview = selectors.history_overview(
-        user=supervisor, filters=selectors.HistoryFilters(quick_range="7d")
+    overview = overview_numbers.history_overview(
+        user=supervisor, filters=history_filters.HistoryFilters(quick_range="7d")
     )
     assert [(f.code, f.count) for f in overview.failures] == [(21211, 2), (None, 1)]
     assert overview.failures[0].words == "Invalid 'To' phone number"
@@ -86,9 +88,11 @@ def test_days_are_the_viewers_calendar_days(supervisor, operator):
     los_angeles = zoneinfo.ZoneInfo("America/Los_Angeles")
     # 03:00 UTC on Jan 15 is 19:00 on Jan 14 in Los Angeles.
     make_dial(operator, created_at=datetime(2025, 1, 15, 3, 0, tzinfo=UTC))
-    overview = selectors.history_overview(
+    overview = overview_numbers.history_overview(
         user=supervisor,
-        filters=selectors.HistoryFilters(date_from=date(2025, 1, 14), date_to=date(2025, 1, 15)),
+        filters=history_filters.HistoryFilters(
+            date_from=date(2025, 1, 14), date_to=date(2025, 1, 15)
+        ),
         zone=los_angeles,
     )
     assert [(d.day, d.total) for d in overview.days] == [
@@ -131,8 +135,8 @@ def test_the_page_defaults_to_the_last_seven_days(client, supervisor):
 def test_a_viewer_who_may_see_no_dial_gets_an_empty_overview(known_week):
     nobody = make_user("nobody", None)
 
-    overview = selectors.history_overview(
-        user=nobody, filters=selectors.HistoryFilters(quick_range="7d")
+    overview = overview_numbers.history_overview(
+        user=nobody, filters=history_filters.HistoryFilters(quick_range="7d")
     )
 
     assert (overview.dials, overview.median_time_to_answer) == (0, None)

@@ -9,7 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import roles, selectors
+from conferences.accounts import roles
+from conferences.history import filters as history_filters
+from conferences.history import rows as history_rows
 from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids
 
@@ -20,7 +22,7 @@ AUCKLAND = zoneinfo.ZoneInfo("Pacific/Auckland")
 
 
 def period(zone, now, **query):
-    return selectors.HistoryFilters.from_query(query).period(zone, now)
+    return history_filters.HistoryFilters.from_query(query).period(zone, now)
 
 
 def test_today_starts_at_local_midnight_not_utc_midnight():
@@ -58,16 +60,18 @@ def test_dials_either_side_of_local_midnight_fall_on_their_local_days(operator):
     now = datetime(2025, 6, 10, 2, 30, tzinfo=UTC)
     before_midnight = make_dial(operator, created_at=datetime(2025, 6, 9, 11, 59, tzinfo=UTC))
     after_midnight = make_dial(operator, created_at=datetime(2025, 6, 9, 12, 1, tzinfo=UTC))
-    page = selectors.dial_history(
+    page = history_rows.dial_history(
         user=operator,
-        filters=selectors.HistoryFilters.from_query({"range": "today"}),
+        filters=history_filters.HistoryFilters.from_query({"range": "today"}),
         zone=AUCKLAND,
         now=now,
     )
     assert [row.dial.pk for row in page.rows] == [after_midnight.pk]
-    yesterday = selectors.dial_history(
+    yesterday = history_rows.dial_history(
         user=operator,
-        filters=selectors.HistoryFilters.from_query({"from": "2025-06-09", "to": "2025-06-09"}),
+        filters=history_filters.HistoryFilters.from_query(
+            {"from": "2025-06-09", "to": "2025-06-09"}
+        ),
         zone=AUCKLAND,
         now=now,
     )

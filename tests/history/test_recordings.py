@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from conferences import accounts, roles
-from conferences.audit import AuditAction
+from conferences.accounts import roles, twilio_accounts
+from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry
 from tests.conftest import make_user
 from tests.history.helpers import make_dial
@@ -66,7 +66,7 @@ class TwilioMedia(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def twilio_media(settings) -> Iterator[list[dict[str, str]]]:
-    creds = accounts.credentials(accounts.default_account())
+    creds = twilio_accounts.credentials(twilio_accounts.default_account())
     token = base64.b64encode(f"{creds.username}:{creds.password}".encode()).decode()
     seen: list[dict[str, str]] = []
     handler = type("Handler", (TwilioMedia,), {"seen": seen, "expected_auth": f"Basic {token}"})
@@ -100,7 +100,7 @@ def test_a_supervisor_listens_through_the_app_and_the_listen_is_audited(
     assert "no-store" in response["Cache-Control"]
     assert b"".join(response.streaming_content) == MP3  # the test client closes it after
     # Fetched from Twilio's media URL with the account's own credentials.
-    creds = accounts.credentials(dial.account)
+    creds = twilio_accounts.credentials(dial.account)
     assert twilio_media[0]["path"] == (
         f"/2010-04-01/Accounts/{creds.account_sid}/Recordings/{RECORDING_SID}.mp3"
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from conferences.callbacks.replay import ATTEMPT, ParticipantState, ReplayEvent, replay
 from conferences.models import CallbackKind, DialAttempt, DialStatus
-from conferences.selectors import ATTEMPT, ParticipantState, ReplayEvent, replay
 
 T0 = datetime(2025, 1, 14, 16, 2, 0, tzinfo=UTC)
 

@@ -6,7 +6,8 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from conferences import roles, selectors
+from conferences.accounts import roles
+from conferences.history import filters as history_filters
 from conferences.models import DialStatus
 from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids
@@ -26,8 +27,8 @@ def two_operators(operator):
 
 def test_the_selector_scopes_operators_to_their_own_dials(operator, supervisor, two_operators):
     own, others = two_operators
-    assert set(selectors.visible_dials(operator)) == {own}
-    assert set(selectors.visible_dials(supervisor)) == {own, others}
+    assert set(history_filters.visible_dials(operator)) == {own}
+    assert set(history_filters.visible_dials(supervisor)) == {own, others}
 
 
 def test_an_operator_lists_only_their_own_dials_whatever_the_filters_say(

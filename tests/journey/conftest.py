@@ -48,7 +48,7 @@ class RunningApp:
 def running_app(
     transactional_db: None, settings: Any, redis_db: Any, artifacts_dir: Path
 ) -> Iterator[RunningApp]:
-    from conferences.heartbeat import read_heartbeats
+    from conferences.operations.heartbeat import read_heartbeats
 
     web_port, sandbox_port = free_port(), free_port()
     db = connection.settings_dict

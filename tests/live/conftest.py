@@ -55,7 +55,7 @@ def package_workers(
     package_sandbox: Sandbox,
 ) -> Iterator[Workers]:
     """Two real `celery worker` processes on this test run's database, Redis db and queue."""
-    from conferences.heartbeat import redis_client
+    from conferences.core.redis_connection import redis_client
 
     with django_db_blocker.unblock():
         db = connection.settings_dict
@@ -115,7 +115,7 @@ def workers(
     settings: Any,
 ) -> Iterator[Workers]:
     """Workers ready for this test: callbacks reach this process, calls reach the sandbox."""
-    from conferences.heartbeat import redis_client
+    from conferences.core.redis_connection import redis_client
 
     settings.PUBLIC_BASE_URL = live_server.url
     settings.TWILIO_API_BASE_URL = sandbox.url

@@ -7,8 +7,8 @@ from typing import Any
 from django.test import Client
 from django.urls import reverse
 
-from conferences import live_selectors
-from conferences.accounts import default_account
+from conferences.accounts.twilio_accounts import default_account
+from conferences.live import roster as live_roster
 from conferences.models import Conference, DialRequest, DialStatus, TwilioAccount, User
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import CALLER_ID, dial, refreshed
@@ -64,12 +64,12 @@ def act(client: Client, conference: Conference, call_sid: str, **data: str) -> A
     return client.post(url, data, HTTP_HX_REQUEST="true")
 
 
-def roster_of(user: User, conference: Conference) -> live_selectors.Roster:
+def roster_of(user: User, conference: Conference) -> live_roster.Roster:
     conference.refresh_from_db()
-    return live_selectors.roster(user, conference)
+    return live_roster.roster(user, conference)
 
 
-def entry_of(user: User, conference: Conference, call_sid: str) -> live_selectors.RosterEntry:
+def entry_of(user: User, conference: Conference, call_sid: str) -> live_roster.RosterEntry:
     found = roster_of(user, conference).entry(call_sid)
     assert found is not None, f"{call_sid} is not on the roster"
     return found

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from conferences import live
-from conferences.audit import AuditAction
-from conferences.live_selectors import Attendance, invite_list
+from conferences.audit.trail import AuditAction
+from conferences.live import actions as live_actions
+from conferences.live import invite_dialing, invite_import, sweeps
+from conferences.live.attendance import Attendance
+from conferences.live.invite_list import invite_list
 from conferences.models import (
     AuditEntry,
     ConferenceControls,
@@ -29,8 +31,8 @@ FAILS = "+15005550012"
 
 
 def planned(operator, name: str, rows: list[str]):
-    room = live.open_conference(user=operator, friendly_name=name)
-    live.add_invitees(user=operator, conference=room, text="\n".join(rows))
+    room = live_actions.open_conference(user=operator, friendly_name=name)
+    invite_import.add_invitees(user=operator, conference=room, text="\n".join(rows))
     return room
 
 
@@ -54,8 +56,10 @@ def test_every_invitee_shows_one_state_told_from_the_calls(workers, operator):
         ],
     )
     ConferenceControls.objects.create(conference=room, remove_voicemail=False)
-    live.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
-    live.add_invitees(user=operator, conference=room, text="+15005552005, Never dialed")  # late
+    invite_dialing.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
+    invite_import.add_invitees(
+        user=operator, conference=room, text="+15005552005, Never dialed"
+    )  # late
 
     expected = {
         "Stays": Attendance.IN_CONFERENCE,
@@ -83,7 +87,7 @@ def test_a_dropped_invitee_is_redialed_in_one_click_and_a_second_click_dials_nob
 ):
     fast_account()
     room = planned(operator, "one click", [f"{STAYS}, Host", f"{DROPS}, Drops"])
-    live.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
+    invite_dialing.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
     wait_for(lambda: states(operator, room)["Drops"] == Attendance.DROPPED, timeout=20)
     dropped = Invitee.objects.get(name="Drops")
     url = reverse("conferences:invitee-dial", args=[room.pk, dropped.pk])
@@ -101,11 +105,11 @@ def test_a_dropped_invitee_is_redialed_in_one_click_and_a_second_click_dials_nob
 def test_a_machine_is_never_bridged_in_silently_it_is_flagged_and_removed(workers, operator):
     fast_account()
     room = planned(operator, "machines", [f"{STAYS}, Host", f"{MACHINE}, Machine"])
-    live.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
+    invite_dialing.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
     machine = Invitee.objects.get(name="Machine")
 
     def removed() -> bool:
-        live.sweep_live_conferences()  # what beat runs every few seconds
+        sweeps.sweep_live_conferences()  # what beat runs every few seconds
         return AuditEntry.objects.filter(action=AuditAction.REMOVE, dial__isnull=False).exists()
 
     wait_for(removed, timeout=20)
@@ -128,18 +132,18 @@ def test_automatic_redial_brings_dropped_invitees_back_at_most_n_times(workers, 
     ConferenceControls.objects.create(
         conference=room, redial_dropped=True, redial_max=2, updated_by=operator
     )
-    live.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
+    invite_dialing.dial_all_missing(user=operator, conference=room, caller_id=CALLER_ID)
     flaky = Invitee.objects.get(name="Flaky")
 
     def redialed_twice_and_dropped_again() -> bool:
-        live.sweep_live_conferences()
+        sweeps.sweep_live_conferences()
         flaky.refresh_from_db()
         dial = flaky.last_dial
         return flaky.auto_redials == 2 and dial is not None and dial.status == DialStatus.COMPLETED
 
     wait_for(redialed_twice_and_dropped_again, timeout=30, interval=0.1)
     for _ in range(3):
-        assert live.sweep_live_conferences().redialed == 0
+        assert sweeps.sweep_live_conferences().redialed == 0
     reasons = list(
         InviteeDial.objects.filter(invitee=flaky).order_by("attempt").values_list("reason")
     )

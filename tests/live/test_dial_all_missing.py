@@ -8,9 +8,11 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from conferences import live
-from conferences.audit import AuditAction
-from conferences.live_selectors import Attendance, invite_list, run_progress
+from conferences.audit.trail import AuditAction
+from conferences.live import actions as live_actions
+from conferences.live import invite_import
+from conferences.live.attendance import Attendance
+from conferences.live.invite_list import invite_list, run_progress
 from conferences.models import (
     AuditEntry,
     BulkDialRun,
@@ -27,8 +29,8 @@ pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]
 
 
 def planned(operator, name: str, rows: list[str]):
-    room = live.open_conference(user=operator, friendly_name=name)
-    added = live.add_invitees(user=operator, conference=room, text="\n".join(rows))
+    room = live_actions.open_conference(user=operator, friendly_name=name)
+    added = invite_import.add_invitees(user=operator, conference=room, text="\n".join(rows))
     assert added.added == len(rows), [r.problems for r in added.preview.bad]
     return room
 

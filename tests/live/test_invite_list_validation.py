@@ -7,8 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from conferences import live
-from conferences.accounts import default_account
+from conferences.accounts.twilio_accounts import default_account
+from conferences.live import invite_import
 from conferences.models import Conference, DialPreset, DialRequest, Invitee, User
 from tests.live.helpers import client_for
 
@@ -22,8 +22,8 @@ def room(operator: User) -> Conference:
     )
 
 
-def check(text: str, room: Conference, user: User) -> live.InvitePreview:
-    return live.read_invite_list(text, conference=room, user=user)
+def check(text: str, room: Conference, user: User) -> invite_import.InvitePreview:
+    return invite_import.read_invite_list(text, conference=room, user=user)
 
 
 def test_numbers_are_read_in_the_default_region_and_stored_as_e164(room, operator, settings):
@@ -100,7 +100,9 @@ def test_a_header_row_names_the_columns_in_any_order_and_tabs_or_semicolons_work
 
 def test_empty_and_oversized_lists_are_refused_as_a_whole(room, operator):
     assert check("\n  \n", room, operator).problems == ["The list is empty: one row per invitee."]
-    huge = "\n".join(f"+1415555{i:04d}, Person {i}" for i in range(live.MAX_INVITE_ROWS + 1))
+    huge = "\n".join(
+        f"+1415555{i:04d}, Person {i}" for i in range(invite_import.MAX_INVITE_ROWS + 1)
+    )
     assert check(huge, room, operator).problems == ["An invite list holds at most 1000 rows."]
 
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences.accounts import default_account
+from conferences.accounts.twilio_accounts import default_account
 from conferences.models import Conference, ConferenceStatus, DialRequest, DialStatus, Invitee, User
 from tests.conftest import make_user
 from tests.live.helpers import client_for

@@ -8,9 +8,10 @@ import threading
 import pytest
 from django.urls import reverse
 
-from conferences import live
-from conferences.audit import AuditAction
-from conferences.live_selectors import Attendance, Stage
+from conferences.audit.trail import AuditAction
+from conferences.live import actions as live_actions
+from conferences.live.attendance import Attendance
+from conferences.live.roster import Stage
 from conferences.models import AuditEntry, ConferenceStatus, DialStatus
 from tests.live.conftest import wait_for
 from tests.live.helpers import (
@@ -190,13 +191,13 @@ def test_too_many_requests_at_once_are_refused_in_words_and_change_nothing(
 ):
     conference, alice, bob = two_in_standup
     sandbox.set_faults(Faults.from_json({"max_concurrent_requests": 1, "latency_ms": 600}))
-    results: dict[str, live.ActionResult] = {}
+    results: dict[str, live_actions.ActionResult] = {}
     together = threading.Barrier(2)
 
     def press(name: str, call_sid: str) -> None:
         together.wait()
-        command = live.ParticipantCommand(action="mute")
-        results[name] = live.act_on_participant(
+        command = live_actions.ParticipantCommand(action="mute")
+        results[name] = live_actions.act_on_participant(
             user=operator, conference=conference, call_sid=call_sid, command=command
         )
 
@@ -217,15 +218,15 @@ def test_too_many_requests_at_once_are_refused_in_words_and_change_nothing(
 
 
 def test_invalid_call_state_and_unknown_errors_read_as_words():
-    from conferences.twilio_gateway import GatewayError
+    from conferences.gateway.errors import GatewayError
 
     invalid = GatewayError("Call is not in-progress", code=21220, status=400, retryable=False)
-    assert live.explain(invalid, "Alice") == (
+    assert live_actions.explain(invalid, "Alice") == (
         "the call is not in a state that allows this (it may be ending, or not answered yet)"
         " (Twilio error 21220)"
     )
     timeout = GatewayError("no answer", retryable=True, outcome_unknown=True)
-    assert "the roster shows whether it happened" in live.explain(timeout, "Alice")
+    assert "the roster shows whether it happened" in live_actions.explain(timeout, "Alice")
 
 
 def test_announcements_and_ending_reach_everyone_and_every_calls_timeline(

@@ -8,8 +8,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from conferences import live, roles
-from conferences.accounts import default_account
+from conferences.accounts import roles
+from conferences.accounts.twilio_accounts import default_account
+from conferences.live import actions as live_actions
+from conferences.live import invite_dialing, invite_import
 from conferences.models import Conference, DialRequest, DialStatus, Invitee, User
 from tests.conftest import make_user
 from tests.live.helpers import client_for
@@ -62,11 +64,11 @@ def test_an_operator_cannot_see_or_act_on_someone_elses_conference(room):
     stranger = make_user("otto", roles.OPERATOR)
     assert mute(stranger, room).status_code == 404
     with pytest.raises(PermissionDenied):
-        live.act_on_participant(
+        live_actions.act_on_participant(
             user=stranger,
             conference=room,
             call_sid=CALL,
-            command=live.ParticipantCommand(action="mute"),
+            command=live_actions.ParticipantCommand(action="mute"),
         )
 
 
@@ -79,7 +81,7 @@ def test_only_supervisors_end_a_conference(room, operator, supervisor):
     assert client_for(operator).post(url, HTTP_HX_REQUEST="true").status_code == 403
     assert client_for(operator).get(url).status_code == 403
     with pytest.raises(PermissionDenied):
-        live.end_conference(user=operator, conference=room)
+        live_actions.end_conference(user=operator, conference=room)
     page = client_for(operator).get(reverse("conferences:conference-detail", args=[room.pk]))
     assert "End the conference for everyone" not in page.content.decode()
     ended = client_for(supervisor).post(url, HTTP_HX_REQUEST="true").content.decode()
@@ -97,10 +99,10 @@ def test_a_user_without_a_role_sees_no_conferences(room):
 def test_bulk_dialing_and_invite_lists_follow_the_same_rule(room, operator):
     stranger = make_user("otto", roles.OPERATOR)
     with pytest.raises(PermissionDenied):
-        live.add_invitees(user=stranger, conference=room, text="+14155550100, Alice")
+        invite_import.add_invitees(user=stranger, conference=room, text="+14155550100, Alice")
     with pytest.raises(PermissionDenied):
-        live.dial_all_missing(user=stranger, conference=room, caller_id="+15005550006")
-    added = live.add_invitees(user=operator, conference=room, text="+14155550100, Alice")
+        invite_dialing.dial_all_missing(user=stranger, conference=room, caller_id="+15005550006")
+    added = invite_import.add_invitees(user=operator, conference=room, text="+14155550100, Alice")
     assert added.added == 1
     invitee = Invitee.objects.get()
     url = reverse("conferences:invitee-dial", args=[room.pk, invitee.pk])

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.urls import reverse
 from twilio.rest import Client as TwilioClient
 
-from conferences.live_selectors import Stage
+from conferences.live.roster import Stage
 from conferences.models import AuditEntry, CallbackEvent, CallbackKind, Conference, DialStatus
 from tests.live.conftest import wait_for
 from tests.live.helpers import (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from conferences.audit import AuditAction
+from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, Invitee
 from tests.conftest import PASSWORD
 from tests.live.helpers import fast_account

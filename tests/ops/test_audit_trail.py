@@ -10,9 +10,10 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import audit, retention
-from conferences.audit import AuditAction
+from conferences.audit import trail as audit
+from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, DialRequest
+from conferences.operations import retention
 from tests.conftest import make_user
 from tests.webhooks.helpers import make_dial
 
@@ -103,7 +104,7 @@ def test_supervisors_see_full_numbers_on_the_trail(client, supervisor, trail):
 def test_reconcile_purge_and_self_test_each_leave_an_entry(operator, supervisor, settings):
     dial = make_dial(operator, call_sid="")
     DialRequest.objects.filter(pk=dial.pk).update(created_at=timezone.now() - timedelta(days=40))
-    from conferences import reconcile
+    from conferences.operations import reconcile
 
     reconcile.reconcile_on_request(actor=supervisor, target="dial", pk=dial.pk)
     retention.purge_personal_data(days=30, actor=supervisor, trigger="test")

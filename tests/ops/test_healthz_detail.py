@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import heartbeat
 from conferences.models import DialRequest, DialStatus
+from conferences.operations import heartbeat
 from tests.ops.scenario import play_known_hour
 from tests.webhooks.helpers import TwilioSender, make_dial, payload_for
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import heartbeat
-from conferences.metrics import celery_queue_keys
 from conferences.models import DialRequest, DialStatus
+from conferences.operations import heartbeat
+from conferences.operations.queues import celery_queue_keys
 from tests.ops.helpers import parse_prometheus, sample
 from tests.ops.scenario import LAG_SECONDS, play_known_hour
 from tests.webhooks.helpers import make_dial

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 
-from conferences.masking import MASK, can_see_full_numbers, mask_number, visible_number
+from conferences.accounts.masking import MASK, can_see_full_numbers, mask_number, visible_number
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

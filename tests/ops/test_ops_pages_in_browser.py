@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from conferences import audit
-from conferences.audit import AuditAction
+from conferences.audit import trail as audit
+from conferences.audit.trail import AuditAction
 from tests.conftest import PASSWORD
 from tests.webhooks.helpers import make_dial
 

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.urls import reverse
 
-from conferences.audit import AuditAction
+from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, CallbackEvent, DialStatus
 from tests.webhooks.helpers import make_dial
 

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from conferences import callbacks, ops_tasks
-from conferences.audit import AuditAction
+from conferences.audit.trail import AuditAction
+from conferences.callbacks import applier as callback_applier
 from conferences.models import (
     AuditEntry,
     CallbackEvent,
@@ -23,6 +23,7 @@ from conferences.models import (
     DialRequest,
     DialStatus,
 )
+from conferences.operations import tasks as ops_tasks
 from tests.ops.helpers import replay, sandbox_call_status
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import dial, refreshed
@@ -53,7 +54,9 @@ def fields_that_matter(dial_request: DialRequest) -> dict[str, object]:
 
 def settled(sandbox) -> bool:
     """Every callback the sandbox is still sending has arrived, and all are applied."""
-    return not sandbox.callbacks(status="pending") and not callbacks.unapplied_events().exists()
+    return (
+        not sandbox.callbacks(status="pending") and not callback_applier.unapplied_events().exists()
+    )
 
 
 def place_and_lose_callbacks(workers, sandbox, operator, faults: dict) -> DialRequest:
@@ -131,7 +134,7 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
         "completed",
     ]
     assert [replay(entry) for entry in reversed(late)] == [204] * len(late)
-    wait_for(lambda: not callbacks.unapplied_events().exists())  # `callbacks` applies them
+    wait_for(lambda: not callback_applier.unapplied_events().exists())  # `callbacks` applies them
     assert fields_that_matter(lost) == reconciled
     assert call_events.count() == events_before + len(late)
     # The tally is written just after the event's own commit (see apply_pending_callbacks),
@@ -140,7 +143,7 @@ def test_a_late_callback_after_reconciliation_changes_nothing_and_duplicates_not
 
     # Delivered again, they are duplicates: nothing stored, nothing moved.
     assert [replay(entry) for entry in late] == [204] * len(late)
-    wait_for(lambda: not callbacks.unapplied_events().exists())
+    wait_for(lambda: not callback_applier.unapplied_events().exists())
     assert call_events.count() == events_before + len(late)
     duplicates = CallbackTally.objects.get(kind="call-status", measure="duplicate")
     assert duplicates.count == len(late)

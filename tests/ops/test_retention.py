@@ -17,9 +17,8 @@ from django.db.models import Avg
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from conferences import ops_tasks, retention
-from conferences.audit import AuditAction
-from conferences.callbacks import DURATION_ANNOTATIONS
+from conferences.audit.trail import AuditAction
+from conferences.callbacks.durations import DURATION_ANNOTATIONS
 from conferences.models import (
     AuditEntry,
     CallbackEvent,
@@ -28,6 +27,8 @@ from conferences.models import (
     DialRequest,
     Invitee,
 )
+from conferences.operations import retention
+from conferences.operations import tasks as ops_tasks
 from tests.ops.helpers import FakeRecordings, serving
 from tests.webhooks.helpers import FIXTURE_LABEL, TwilioSender, make_dial
 
@@ -76,7 +77,7 @@ def old_call(client, operator, supervisor):
         error_message=message,
     )
     Invitee.objects.create(conference=dial.conference, number=NUMBER, name="Ada Lovelace")
-    from conferences import audit
+    from conferences.audit import trail as audit
 
     audit.record(AuditAction.DIAL, actor=operator, dial=dial)
     long_ago = timezone.now() - timedelta(days=40)

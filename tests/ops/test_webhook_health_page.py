@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from conferences import metrics
 from conferences.models import CallbackEvent, DialRequest, DialStatus
+from conferences.operations import webhook_health as webhook_health_reads
 from tests.ops.scenario import play_known_hour
 from tests.webhooks.helpers import make_dial
 
@@ -20,7 +20,7 @@ URL = reverse("conferences:webhook-health")
 
 def test_the_hourly_counts_follow_a_known_hour(client, operator, redis_db):
     scenario = play_known_hour(client, operator)
-    health = metrics.webhook_health()
+    health = webhook_health_reads.webhook_health()
     call_status = next(row for row in health.rows if row.kind == "call-status")
     assert call_status.hour == timezone.now().replace(minute=0, second=0, microsecond=0)
     assert (
@@ -72,8 +72,8 @@ def test_a_broken_signature_setting_is_a_problem_in_words(client, operator, redi
     for sequence in range(3):
         params = payload_for(dial, "call-status-ringing", SequenceNumber=str(sequence))
         assert twilio.send("call-status", dial.pk, params, token="old-token").status_code == 403
-    findings = metrics.callback_findings()
-    assert [f.level for f in findings] == [metrics.Level.PROBLEM]
+    findings = webhook_health_reads.callback_findings()
+    assert [f.level for f in findings] == [webhook_health_reads.Level.PROBLEM]
     assert "3 callbacks refused this hour for a missing or wrong signature" in findings[0].text
     assert "(0 accepted)" in findings[0].text
 
@@ -83,11 +83,16 @@ def test_live_calls_without_callbacks_are_a_problem_and_stuck_ones_a_warning(ope
     dial = make_dial(operator)
     DialRequest.objects.filter(pk=dial.pk).update(status=DialStatus.RINGING)
     DialRequest.objects.filter(pk=dial.pk).update(updated_at=timezone.now() - timedelta(minutes=15))
-    texts = {f.level: f.text for f in metrics.callback_findings()}
-    assert texts[metrics.Level.PROBLEM].startswith("No callback has ever arrived while 1 call is")
-    assert "1 call has been queued or ringing for over 10 min" in texts[metrics.Level.WARNING]
+    texts = {f.level: f.text for f in webhook_health_reads.callback_findings()}
+    assert texts[webhook_health_reads.Level.PROBLEM].startswith(
+        "No callback has ever arrived while 1 call is"
+    )
+    assert (
+        "1 call has been queued or ringing for over 10 min"
+        in texts[webhook_health_reads.Level.WARNING]
+    )
 
 
 def test_all_quiet_is_fine(operator):
-    assert metrics.callback_findings() == []
+    assert webhook_health_reads.callback_findings() == []
     assert CallbackEvent.objects.count() == 0

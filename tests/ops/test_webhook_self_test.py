@@ -6,9 +6,9 @@ import pytest
 import requests
 from django.urls import reverse
 
-from conferences import metrics
-from conferences.audit import AuditAction
+from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry
+from conferences.operations import self_test
 from tests.ops.helpers import ReverseProxy, free_port, serving
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,7 +22,7 @@ def public_url(settings, live_server, redis_db):
 
 
 def test_the_self_test_passes_when_public_base_url_is_the_server_itself(public_url, supervisor):
-    result = metrics.run_self_test(actor=supervisor)
+    result = self_test.run_self_test(actor=supervisor)
     assert result.ok, result.summary
     assert result.url.startswith(f"{public_url}/webhooks/twilio/self-test/st-")
     assert result.http_status == 204
@@ -35,17 +35,17 @@ def test_https_in_public_base_url_while_the_server_speaks_http_is_named_as_the_s
     public_url, settings, supervisor
 ):
     settings.PUBLIC_BASE_URL = public_url.replace("http://", "https://")
-    result = metrics.run_self_test(actor=supervisor)
+    result = self_test.run_self_test(actor=supervisor)
     assert not result.ok
-    assert result.cause == metrics.Cause.SCHEME
+    assert result.cause == self_test.Cause.SCHEME
     assert "speaks plain http" in result.summary
     assert AuditEntry.objects.get(action=AuditAction.WEBHOOK_SELF_TEST).outcome == "failed"
 
 
 def test_a_port_nobody_listens_on_is_named_as_the_port(public_url, settings, supervisor):
     settings.PUBLIC_BASE_URL = f"http://127.0.0.1:{free_port()}"
-    result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause) == (False, metrics.Cause.PORT)
+    result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause) == (False, self_test.Cause.PORT)
     assert "connection refused" in result.summary
 
 
@@ -53,21 +53,21 @@ def test_a_path_prefix_the_server_does_not_have_is_named_as_the_path(
     public_url, settings, supervisor
 ):
     settings.PUBLIC_BASE_URL = f"{public_url}/dialin"
-    result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause, result.http_status) == (False, metrics.Cause.PATH, 404)
+    result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause, result.http_status) == (False, self_test.Cause.PATH, 404)
     assert "/dialin" in result.summary
 
 
 def test_a_host_name_that_does_not_resolve_is_named_as_dns(public_url, settings, supervisor):
     settings.PUBLIC_BASE_URL = "http://dialin.example.invalid"
-    result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause) == (False, metrics.Cause.DNS)
+    result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause) == (False, self_test.Cause.DNS)
 
 
 def test_a_host_the_app_refuses_is_named_as_the_host(public_url, settings, supervisor):
     settings.ALLOWED_HOSTS = ["testserver", "dialin.example.com"]
-    result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause, result.http_status) == (False, metrics.Cause.HOST, 400)
+    result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause, result.http_status) == (False, self_test.Cause.HOST, 400)
     assert "ALLOWED_HOSTS" in result.summary
 
 
@@ -75,7 +75,7 @@ def test_a_proxy_that_strips_its_path_prefix_passes(public_url, settings, superv
     proxy = ReverseProxy(upstream=public_url, strip_prefix="/dialin")
     with serving(proxy.handle) as proxy_url:
         settings.PUBLIC_BASE_URL = f"{proxy_url}/dialin"
-        result = metrics.run_self_test(actor=supervisor)
+        result = self_test.run_self_test(actor=supervisor)
     assert result.ok, result.summary
 
 
@@ -88,8 +88,8 @@ def test_a_tls_proxy_header_that_does_not_match_public_base_url_is_named_as_the_
     proxy = ReverseProxy(upstream=public_url, extra_headers={"X-Forwarded-Proto": "https"})
     with serving(proxy.handle) as proxy_url:
         settings.PUBLIC_BASE_URL = proxy_url
-        result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause, result.http_status) == (False, metrics.Cause.SCHEME, 403)
+        result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause, result.http_status) == (False, self_test.Cause.SCHEME, 403)
     assert "signature" in result.summary
     assert "scheme (http signed, https checked)" in result.summary
 
@@ -98,8 +98,8 @@ def test_a_proxy_that_redirects_to_https_is_named_as_the_scheme(public_url, sett
     proxy = ReverseProxy(upstream=public_url, redirect_to_https=True)
     with serving(proxy.handle) as proxy_url:
         settings.PUBLIC_BASE_URL = proxy_url
-        result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause, result.http_status) == (False, metrics.Cause.SCHEME, 301)
+        result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause, result.http_status) == (False, self_test.Cause.SCHEME, 301)
     assert "does not follow redirects" in result.summary
 
 
@@ -111,8 +111,8 @@ def test_another_server_answering_at_the_address_is_named(public_url, settings, 
 
     with serving(answers_ok) as other:
         settings.PUBLIC_BASE_URL = other
-        result = metrics.run_self_test(actor=supervisor)
-    assert (result.ok, result.cause) == (False, metrics.Cause.OTHER_SERVER)
+        result = self_test.run_self_test(actor=supervisor)
+    assert (result.ok, result.cause) == (False, self_test.Cause.OTHER_SERVER)
 
 
 def test_the_endpoint_refuses_a_callback_no_self_test_is_waiting_for(public_url):

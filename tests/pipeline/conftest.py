@@ -50,7 +50,7 @@ class Workers:
         self.applier: subprocess.Popen[bytes] | None = None
 
     def start(self, *, concurrency: int = 2, name: str | None = None) -> subprocess.Popen[bytes]:
-        from conferences.heartbeat import read_heartbeats
+        from conferences.operations.heartbeat import read_heartbeats
 
         self.start_applier()
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from conferences import accounts
+from conferences.accounts import twilio_accounts
+from conferences.dialing.submission import DialSubmission, submit_dial
 from conferences.models import Conference, DialRequest, User
-from conferences.services import DialSubmission, submit_dial
 from twilio_sandbox import Sandbox
 
 ALWAYS_ANSWERS = "+15005550006"
@@ -53,7 +53,7 @@ def refreshed(dial_request: DialRequest) -> DialRequest:
 
 def stored_dial(operator: User, conference: str, **fields: Any) -> DialRequest:
     """A dial row written straight to the database, in any state, without a worker."""
-    account = accounts.default_account()
+    account = twilio_accounts.default_account()
     room = Conference.objects.create(account=account, friendly_name=conference)
     return DialRequest.objects.create(
         account=account,

@@ -6,7 +6,7 @@ import pytest
 from celery.app.task import Task
 from kombu.exceptions import OperationalError
 
-from conferences import services
+from conferences.dialing import sweeper
 from conferences.models import DialAttempt, DialStatus, TwilioAccount
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.helpers import (
@@ -74,7 +74,7 @@ def test_server_errors_are_retried_until_one_call_exists(workers, sandbox, opera
 
 
 def test_too_many_concurrent_requests_are_retried_after_backing_off(workers, sandbox, operator):
-    from conferences.accounts import default_account
+    from conferences.accounts.twilio_accounts import default_account
 
     TwilioAccount.objects.filter(pk=default_account().pk).update(calls_per_second=50)
     sandbox.set_faults(Faults.from_json({"max_concurrent_requests": 1, "latency_ms": 400}))
@@ -116,7 +116,7 @@ def test_a_worker_killed_mid_create_leaves_exactly_one_call(workers, sandbox, op
     workers.start(name="rescuer")
     # The sweeper (beat runs it in production) hands the stale claim to the new worker.
     wait_for(
-        lambda: services.sweep_dials().stale_claims or refreshed(submitted).placed_at,
+        lambda: sweeper.sweep_dials().stale_claims or refreshed(submitted).placed_at,
         timeout=30,
         interval=0.5,
     )
@@ -138,14 +138,14 @@ def test_a_dial_whose_enqueue_failed_is_delivered_by_the_sweeper(
         patched.setattr(Task, "apply_async", broker_down)
         submitted = dial(operator, ALWAYS_ANSWERS)
     assert refreshed(submitted).status == DialStatus.PENDING
-    report = services.sweep_dials()
+    report = sweeper.sweep_dials()
     assert report.requeued == 1
     wait_for(lambda: refreshed(submitted).call_sid, timeout=30)
     assert len(creates(sandbox)) == 1
 
 
 def test_calls_per_second_hold_across_two_workers(workers, sandbox, operator):
-    from conferences.accounts import default_account
+    from conferences.accounts.twilio_accounts import default_account
 
     account = default_account()
     TwilioAccount.objects.filter(pk=account.pk).update(calls_per_second=4)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conferences.pacing import THROTTLED_BURST, Pacer
+from conferences.dialing.pacing import THROTTLED_BURST, Pacer
 
 pytestmark = pytest.mark.usefixtures("redis_db")
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import services
+from conferences.dialing import placement, slots
 from conferences.models import CallbackEvent, CallbackKind, DialRequest, DialStatus
 from tests.pipeline.helpers import stored_dial
 
@@ -22,13 +22,13 @@ def _dial(operator, **fields) -> DialRequest:
 
 def test_the_retry_lane_hands_out_only_retries_that_are_due(redis_db):
     now = timezone.now()
-    services._add_to_retry_lane(1, now + timedelta(seconds=30))
-    services._add_to_retry_lane(2, now - timedelta(seconds=1))
-    services._add_to_retry_lane(3, now - timedelta(seconds=2))
+    slots._add_to_retry_lane(1, now + timedelta(seconds=30))
+    slots._add_to_retry_lane(2, now - timedelta(seconds=1))
+    slots._add_to_retry_lane(3, now - timedelta(seconds=2))
     # Oldest due first, each once; the one due later stays for later.
-    assert services._pop_due_retry() == 3
-    assert services._pop_due_retry() == 2
-    assert services._pop_due_retry() is None
+    assert slots._pop_due_retry() == 3
+    assert slots._pop_due_retry() == 2
+    assert slots._pop_due_retry() is None
 
 
 def test_a_released_dial_is_due_in_the_lane_and_claimable_when_due(
@@ -37,15 +37,16 @@ def test_a_released_dial_is_due_in_the_lane_and_claimable_when_due(
     dial = _dial(operator, status=DialStatus.PLACING, heartbeat_at=timezone.now())
     enqueued: list[int] = []
     monkeypatch.setattr(
-        "conferences.tasks.enqueue_place_dial", lambda dial_id, **_: enqueued.append(dial_id)
+        "conferences.dialing.queueing.enqueue_place_dial",
+        lambda dial_id, **_: enqueued.append(dial_id),
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert services._release(dial, delay=0.0, verify=True)
+        assert placement._release(dial, delay=0.0, verify=True)
     assert enqueued == [dial.pk]  # the broker task stays the fallback
     dial.refresh_from_db()
     assert dial.status == DialStatus.PENDING and dial.needs_verification
-    assert services._pop_due_retry() == dial.pk
-    assert services.claim_dial(dial.pk)
+    assert slots._pop_due_retry() == dial.pk
+    assert placement.claim_dial(dial.pk)
 
 
 def test_a_stored_callback_not_yet_applied_counts_as_the_call(operator):
@@ -61,7 +62,7 @@ def test_a_stored_callback_not_yet_applied_counts_as_the_call(operator):
         params={},
         dedupe_key="retried-1",
     )
-    found = services.find_existing_call(dial)
+    found = placement.find_existing_call(dial)
     assert found is not None
     assert (found.check, found.call_sid) == ("callback", "CA" + "2" * 32)
 
@@ -92,7 +93,7 @@ def test_an_unapplied_conference_event_at_this_dials_url_is_not_taken_for_its_ca
 
         return lookup
 
-    monkeypatch.setattr(services.twilio_gateway, "find_conferences", nothing_found("conf"))
-    monkeypatch.setattr(services.twilio_gateway, "find_calls", nothing_found("calls"))
-    assert services.find_existing_call(dial) is None
+    monkeypatch.setattr(placement.gateway, "find_conferences", nothing_found("conf"))
+    monkeypatch.setattr(placement.gateway, "find_calls", nothing_found("calls"))
+    assert placement.find_existing_call(dial) is None
     assert asked == ["conf", "calls"]  # checks 2 and 3 were asked: check 1 found nothing

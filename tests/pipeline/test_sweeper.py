@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conferences import services
+from conferences.dialing import sweeper
 from conferences.models import CallbackEvent, CallbackKind, DialRequest, DialStatus
 from tests.pipeline.helpers import stored_dial
 
@@ -33,7 +33,7 @@ def test_a_dial_moved_on_by_callbacks_after_its_worker_died_is_recorded_as_place
         params={},
         dedupe_key="swept-1",
     )
-    report = services.sweep_dials()
+    report = sweeper.sweep_dials()
     dial.refresh_from_db()
     assert report.adopted == 1
     assert dial.placed_at is not None and dial.placed_by_check == "callback"
@@ -44,7 +44,7 @@ def test_a_dial_without_callbacks_is_not_taken_for_placed(operator, settings):
     settings.DIAL_STALE_CLAIM_SECONDS = 5
     long_ago = timezone.now() - timedelta(seconds=60)
     dial = _dial(operator, status=DialStatus.FAILED, heartbeat_at=long_ago, failure_reason="x")
-    assert services.sweep_dials().adopted == 0
+    assert sweeper.sweep_dials().adopted == 0
     dial.refresh_from_db()
     assert dial.placed_at is None
 
@@ -54,6 +54,6 @@ def test_a_stale_claim_goes_back_to_pending_and_must_be_verified(operator, setti
     dial = _dial(
         operator, status=DialStatus.PLACING, heartbeat_at=timezone.now() - timedelta(seconds=60)
     )
-    assert services.sweep_dials().stale_claims == 1
+    assert sweeper.sweep_dials().stale_claims == 1
     dial.refresh_from_db()
     assert dial.status == DialStatus.PENDING and dial.needs_verification is True

@@ -15,7 +15,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from conferences import seeding, selectors
+from conferences.history import filters as history_filters
+from conferences.history import rows as history_rows
+from conferences.history import seeding
 from conferences.models import User
 from tests.conftest import make_user
 
@@ -69,10 +71,10 @@ def test_history_list_reads_dials_through_an_index_for(
     mix: str, seeded_supervisor: User, sequential_scans_off: None
 ) -> None:
     now = timezone.now()
-    filters = selectors.HistoryFilters.from_query(seeding.filter_mixes(now)[mix])
+    filters = history_filters.HistoryFilters.from_query(seeding.filter_mixes(now)[mix])
     assert not filters.problems
-    page_query = selectors.history_queryset(seeded_supervisor, filters, zone=UTC, now=now)[
-        : selectors.PAGE_SIZE + 1
+    page_query = history_rows.history_queryset(seeded_supervisor, filters, zone=UTC, now=now)[
+        : history_filters.PAGE_SIZE + 1
     ]
     assert page_query.exists(), f"the {mix!r} mix selects no seeded dial"
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count
 
-from conferences import seeding
+from conferences.history import seeding
 from conferences.models import CallbackEvent, DialRequest
 
 pytestmark = pytest.mark.django_db

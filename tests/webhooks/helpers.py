@@ -14,8 +14,10 @@ from django.conf import settings
 from django.test import Client
 from twilio.request_validator import RequestValidator
 
-from conferences import accounts, callbacks, crypto
-from conferences.callback_urls import callback_url
+from conferences.accounts import twilio_accounts
+from conferences.callbacks import applier as callback_applier
+from conferences.callbacks.addresses import callback_url
+from conferences.core import crypto
 from conferences.models import (
     CallbackEvent,
     Conference,
@@ -61,7 +63,7 @@ def make_dial(
     call_sid: str = FIXTURE_CALL_SID,
     relay_targets: Mapping[str, Any] | None = None,
 ) -> DialRequest:
-    account = account or accounts.default_account()
+    account = account or twilio_accounts.default_account()
     conference = conference or Conference.objects.create(
         account=account, friendly_name="weekly-sync", created_by=operator
     )
@@ -163,7 +165,7 @@ class TwilioSender:
                 headers=all_headers,
             )
         if self.apply:
-            callbacks.apply_pending_callbacks()
+            callback_applier.apply_pending_callbacks()
         return Sent(response.status_code, url, response.content)
 
     def fixture(self, dial: DialRequest, name: str, **overrides: str) -> Sent:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conferences import callbacks
+from conferences.callbacks import applier as callback_applier
+from conferences.callbacks import durations
 from conferences.models import CallbackEvent, DialStatus
 
 pytestmark = pytest.mark.django_db
@@ -81,7 +82,7 @@ def test_an_unanswered_call_records_why_it_ended(twilio, dial, name, status, sip
     assert dial.end_reason == status.value
     assert dial.sip_response_code == sip
     assert dial.answered_at is None
-    assert callbacks.time_to_answer(dial) is None
+    assert durations.time_to_answer(dial) is None
 
 
 def test_a_failed_call_keeps_twilios_error_when_it_gives_one(twilio, dial):
@@ -92,7 +93,7 @@ def test_a_failed_call_keeps_twilios_error_when_it_gives_one(twilio, dial):
 
 def test_a_worker_status_never_moves_a_dial_back(twilio, dial):
     twilio.fixture(dial, "call-status-ringing")
-    assert not callbacks.advance_dial_status(dial.pk, DialStatus.QUEUED)
+    assert not callback_applier.advance_dial_status(dial.pk, DialStatus.QUEUED)
     dial.refresh_from_db()
     assert dial.status == DialStatus.RINGING
 
@@ -108,6 +109,6 @@ def test_time_to_answer_runs_from_the_request_to_the_answer(twilio, dial):
     dial.save(update_fields=["created_at"])
     twilio.fixture(dial, "call-status-in-progress")
     dial.refresh_from_db()
-    assert callbacks.time_to_answer(dial) == timedelta(seconds=12)
-    annotated = type(dial).objects.annotate(**callbacks.DURATION_ANNOTATIONS).get(pk=dial.pk)
+    assert durations.time_to_answer(dial) == timedelta(seconds=12)
+    annotated = type(dial).objects.annotate(**durations.DURATION_ANNOTATIONS).get(pk=dial.pk)
     assert annotated.time_to_answer == timedelta(seconds=12)

@@ -13,8 +13,8 @@ import pytest
 import requests
 from django.db import connection
 
-from conferences import callbacks
-from conferences.callback_urls import callback_url
+from conferences.callbacks import applier as callback_applier
+from conferences.callbacks.addresses import callback_url
 from conferences.models import CallbackEvent, DialRequest, DialStatus
 from tests.webhooks.helpers import load_payload, make_dial, sign, wait_for
 
@@ -59,7 +59,7 @@ def appliers() -> Iterator[Callable[[], None]]:
     def apply_until_stopped() -> None:
         try:
             while not stop.is_set():
-                if not callbacks.apply_pending_callbacks(time_budget=1.0).applied:
+                if not callback_applier.apply_pending_callbacks(time_budget=1.0).applied:
                     stop.wait(0.01)  # nothing waiting: look again shortly
         except BaseException as error:
             errors.append(error)
@@ -71,7 +71,7 @@ def appliers() -> Iterator[Callable[[], None]]:
         thread.start()
 
     def drained() -> None:
-        wait_for(lambda: not callbacks.unapplied_events().exists(), timeout=30)
+        wait_for(lambda: not callback_applier.unapplied_events().exists(), timeout=30)
 
     yield drained
     stop.set()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conferences import callbacks
+from conferences.callbacks import durations
 from conferences.models import CallbackEvent, ConferenceStatus, DialStatus
 from tests.webhooks.helpers import (
     FIXTURE_CALL_SID,
@@ -59,7 +59,7 @@ def test_join_and_leave_time_the_participant(twilio, dial):
     dial.refresh_from_db()
     assert dial.left_at == LEFT_AT
     assert dial.end_reason == "participant_hung_up"
-    assert callbacks.time_in_conference(dial) == timedelta(seconds=106)
+    assert durations.time_in_conference(dial) == timedelta(seconds=106)
 
 
 def test_a_leave_reason_outranks_the_final_call_status(twilio, dial):

@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from conferences import callbacks, metrics, tasks
+from conferences.callbacks import applier as callback_applier
+from conferences.callbacks import tasks as callback_tasks
 from conferences.models import CallbackEvent, DialRequest, DialStatus
+from conferences.operations import webhook_health as webhook_health_reads
 from tests.webhooks.helpers import TwilioSender, make_dial
 
 pytestmark = pytest.mark.django_db
@@ -55,7 +57,7 @@ def test_with_redis_down_callbacks_are_still_stored_and_applied(store_only, dial
 
 def test_the_beat_backstop_applies_what_the_callbacks_process_did_not(store_only, dial):
     store_only.fixture(dial, "call-status-ringing")
-    tasks.apply_callbacks()  # beat runs it every SWEEP_INTERVAL_SECONDS
+    callback_tasks.apply_callbacks()  # beat runs it every SWEEP_INTERVAL_SECONDS
     assert DialRequest.objects.get(pk=dial.pk).status == DialStatus.RINGING
 
 
@@ -67,44 +69,46 @@ def test_an_event_that_cannot_be_applied_is_kept_tried_again_then_reported(
     healthy.save(update_fields=["call_sid"])
     store_only.fixture(broken, "call-status-completed")
     store_only.fixture(healthy, "call-status-completed")
-    real_apply = callbacks.apply_event
+    real_apply = callback_applier.apply_event
 
     def apply_unless_broken(event: CallbackEvent) -> None:
         if event.dial_id == broken.pk:
             raise RuntimeError("a bug in applying")
         real_apply(event)
 
-    monkeypatch.setattr(callbacks, "apply_event", apply_unless_broken)
+    monkeypatch.setattr(callback_applier, "apply_event", apply_unless_broken)
 
-    report = callbacks.apply_pending_callbacks()
+    report = callback_applier.apply_pending_callbacks()
     assert (report.applied, report.failed) == (1, 1)  # one bad event stops no other
     bad = CallbackEvent.objects.get(dial=broken)
     assert (bad.applied_at, bad.apply_attempts) == (None, 1)
     assert bad.apply_error == "RuntimeError: a bug in applying"
     assert DialRequest.objects.get(pk=healthy.pk).status == DialStatus.COMPLETED
 
-    for _ in range(callbacks.MAX_APPLY_ATTEMPTS):
-        callbacks.apply_pending_callbacks()
+    for _ in range(callback_applier.MAX_APPLY_ATTEMPTS):
+        callback_applier.apply_pending_callbacks()
     bad.refresh_from_db()
-    assert bad.apply_attempts == callbacks.MAX_APPLY_ATTEMPTS  # then no more tries
-    assert not callbacks.unapplied_events().exists()
-    problems = [f.text for f in metrics.callback_findings() if "could not be applied" in f.text]
+    assert bad.apply_attempts == callback_applier.MAX_APPLY_ATTEMPTS  # then no more tries
+    assert not callback_applier.unapplied_events().exists()
+    problems = [
+        f.text for f in webhook_health_reads.callback_findings() if "could not be applied" in f.text
+    ]
     assert problems == [
         "1 stored callback could not be applied (a bug): see the logs for "
         "“Could not apply callback event”."
     ]
 
-    monkeypatch.setattr(callbacks, "apply_event", real_apply)  # the bug is fixed
+    monkeypatch.setattr(callback_applier, "apply_event", real_apply)  # the bug is fixed
     CallbackEvent.objects.filter(pk=bad.pk).update(apply_attempts=0)  # an operator retries
-    callbacks.apply_pending_callbacks()
+    callback_applier.apply_pending_callbacks()
     assert DialRequest.objects.get(pk=broken.pk).status == DialStatus.COMPLETED
 
 
 def test_callbacks_waiting_a_minute_for_a_worker_are_a_finding(store_only, dial):
     store_only.fixture(dial, "call-status-ringing")
-    assert not [f for f in metrics.callback_findings() if "waiting" in f.text]
+    assert not [f for f in webhook_health_reads.callback_findings() if "waiting" in f.text]
     CallbackEvent.objects.update(received_at=timezone.now() - timedelta(minutes=2))
-    waiting = [f.text for f in metrics.callback_findings() if "waiting" in f.text]
+    waiting = [f.text for f in webhook_health_reads.callback_findings() if "waiting" in f.text]
     assert waiting == [
         "1 callback stored over a minute ago still waiting to be applied: "
         "is the callbacks process (manage.py apply_callbacks) running?"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conferences import callbacks
+from conferences.callbacks import meaning as callback_meaning
 from conferences.models import CallbackEvent
 from tests.webhooks.helpers import FIXTURE_NAMES, fixture_kind, load_payload, payload_for
 
@@ -39,13 +39,16 @@ def test_each_fixture_is_stored_once_as_received_and_applied(twilio, dial, name)
 @pytest.mark.parametrize("name", FIXTURE_NAMES)
 def test_every_fixture_value_is_in_the_mapping_table(name):
     kind = fixture_kind(name)
-    value = load_payload(name)[callbacks.EVENT_PARAMETER[kind]]
-    assert callbacks.is_known_value(kind, value)
+    value = load_payload(name)[callback_meaning.EVENT_PARAMETER[kind]]
+    assert callback_meaning.is_known_value(kind, value)
 
 
 def test_every_value_twilio_sends_in_the_table_has_a_fixture():
     sent_values = {
-        (fixture_kind(name), load_payload(name)[callbacks.EVENT_PARAMETER[fixture_kind(name)]])
+        (
+            fixture_kind(name),
+            load_payload(name)[callback_meaning.EVENT_PARAMETER[fixture_kind(name)]],
+        )
         for name in FIXTURE_NAMES
     }
     # Twilio never reports `queued` through a status callback; the rest are rare twins of
@@ -55,7 +58,7 @@ def test_every_value_twilio_sends_in_the_table_has_a_fixture():
         ("conference", "participant-speech-stop"),
         ("conference", "announcement-fail"),
     }
-    table = {("call-status", value) for value in callbacks.CALL_STATUSES} | {
-        ("conference", value) for value in callbacks.CONFERENCE_EVENTS
+    table = {("call-status", value) for value in callback_meaning.CALL_STATUSES} | {
+        ("conference", value) for value in callback_meaning.CONFERENCE_EVENTS
     }
     assert table - without_capture <= sent_values

@@ -13,7 +13,9 @@ import pytest
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from conferences import relay
+from conferences.callbacks import relay
+from conferences.callbacks import tasks as callback_tasks
+from conferences.gateway import signatures
 from conferences.models import (
     CallbackEvent,
     DialStatus,
@@ -160,11 +162,11 @@ class TestWhichEventsAreRelayed:
 
 
 def test_the_relay_task_has_a_stable_name():
-    assert relay.relay_callback.name == "conferences.relay.relay_callback"
+    assert callback_tasks.relay_callback.name == "conferences.relay.relay_callback"
 
 
 def relay_now(delivery: RelayDelivery) -> RelayDelivery:
-    relay.relay_callback.apply(args=(delivery.pk,))
+    callback_tasks.relay_callback.apply(args=(delivery.pk,))
     delivery.refresh_from_db()
     return delivery
 
@@ -319,13 +321,15 @@ def test_relays_are_signed_like_twilio_signs():
         "To": "+18005551212",
     }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
-    assert relay.twilio_signature("12345", url, params.items()) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    assert (
+        signatures.twilio_signature("12345", url, params.items()) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    )
 
 
 @pytest.fixture
 def tasks_run_in_process() -> Iterator[None]:
     """Celery runs enqueued tasks at once, here: no broker another test run could share."""
-    conf = relay.relay_callback.app.conf
+    conf = callback_tasks.relay_callback.app.conf
     before = conf.task_always_eager
     conf.task_always_eager = True
     yield
@@ -339,7 +343,7 @@ def test_pending_relays_left_by_a_broker_outage_are_sent_again(
     twilio.fixture(dial, "call-status-completed")  # its on-commit enqueue never ran
     RelayDelivery.objects.update(created_at=timezone.now() - timedelta(hours=1))
 
-    assert relay.resend_pending_relays.apply().get() == 1
+    assert callback_tasks.resend_pending_relays.apply().get() == 1
 
     assert RelayDelivery.objects.get().status == RelayDeliveryStatus.DELIVERED
     assert len(hook.received) == 1

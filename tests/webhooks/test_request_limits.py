@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from conferences import ops_views, webhooks
-from conferences.callback_urls import callback_url
+from conferences.callbacks import views as webhooks
+from conferences.callbacks.addresses import callback_url
+from conferences.operations import views as ops_views
 from tests.webhooks.helpers import TwilioSender, payload_for, rejections, stored
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conferences.callback_urls import callback_url
+from conferences.callbacks.addresses import callback_url
 from conferences.models import (
     CallbackEvent,
     Conference,

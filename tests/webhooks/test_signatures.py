@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from conferences.callback_urls import callback_url
+from conferences.callbacks.addresses import callback_url
 from conferences.models import CallbackEvent
 from tests.webhooks.helpers import (
     make_account,

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from conferences import accounts
+from conferences.accounts import twilio_accounts
 from conferences.models import CallbackEvent, DialRequest
 from tests.webhooks.helpers import TwilioSender
 
@@ -25,7 +25,7 @@ def _request_starts(dial: DialRequest) -> None:
     """What Django does when a request starts with a persistent connection and
     CONN_HEALTH_CHECKS: the next query is preceded by a health check. The account's tokens
     are cached, as they are in a running server, so storing is the request's only query."""
-    accounts.signing_tokens(dial.account.account_sid)
+    twilio_accounts.signing_tokens(dial.account.account_sid)
     connection.ensure_connection()
     connection.health_check_enabled = True  # type: ignore[attr-defined]
     connection.health_check_done = False  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, connection
 
-from conferences import callbacks
+from conferences.callbacks import applier as callback_applier
 
 # After a database error (a restart, a failover), wait this long before trying again.
 _RETRY_AFTER_ERROR_SECONDS = 1.0
@@ -46,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["once"]:
-            callbacks.apply_pending_callbacks(time_budget=60.0)
+            callback_applier.apply_pending_callbacks(time_budget=60.0)
             return
         poll = options["poll_seconds"] or float(settings.CALLBACK_APPLY_POLL_SECONDS)
         concurrency = max(1, options["concurrency"] or int(settings.CALLBACK_APPLY_CONCURRENCY))
@@ -85,7 +85,7 @@ class Command(BaseCommand):
             stop.wait(phase)
             while not stop.is_set():
                 try:
-                    report = callbacks.apply_pending_callbacks(time_budget=5.0)
+                    report = callback_applier.apply_pending_callbacks(time_budget=5.0)
                 except DatabaseError as error:
                     self.stderr.write(f"Database error, trying again shortly: {error}")
                     connection.close()  # a fresh connection next time, as after a restart

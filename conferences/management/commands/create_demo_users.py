@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from conferences import roles
+from conferences.accounts import roles
 from conferences.models import User
 
 DEMO_USERS = (("operator", roles.OPERATOR, False), ("supervisor", roles.SUPERVISOR, True))

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conferences import retention
+from conferences.operations import retention
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from conferences import seeding
+from conferences.history import seeding
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""Who may do what (the action x role table), role groups, masking, Twilio accounts."""

@@ -1,0 +1,1 @@
+"""The audit trail: what every user and sweep did, written once per action."""

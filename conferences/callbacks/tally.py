@@ -1,0 +1,67 @@
+"""Tallies written on the webhook path: duplicates (receiver) and callbacks that arrived
+after a later one of the same call or conference (applier)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from conferences.models import (
+    CallbackEvent,
+    CallbackKind,
+    CallbackTally,
+    CallbackTallyMeasure,
+)
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+# --- Tallies written on the webhook path (receiver and applier) -----------------------
+
+
+def _tally(kind: str, measure: str, *, at: datetime | None = None) -> None:
+    now = at or timezone.now()
+    rows = CallbackTally.objects.filter(kind=kind, hour=_hour(now), measure=measure)
+    for _ in range(2):  # the second round only when another request created the row first
+        if rows.update(count=F("count") + 1, last_at=now):
+            return
+        try:
+            with transaction.atomic():
+                CallbackTally.objects.create(
+                    kind=kind, hour=_hour(now), measure=measure, count=1, last_at=now
+                )
+            return
+        except IntegrityError:
+            continue
+
+
+def count_duplicate(kind: str) -> None:
+    """One more delivery of a callback already stored (Twilio or a proxy sent it again)."""
+    _tally(kind, CallbackTallyMeasure.DUPLICATE)
+
+
+def note_arrival_order(event: CallbackEvent) -> None:
+    """Count the event if a later one (higher SequenceNumber) of its call or conference
+    arrived first. Only indexed columns are searched: the dial's or conference's events."""
+    if event.sequence_number is None:
+        return
+    if event.kind == CallbackKind.CALL_STATUS and event.dial_id is not None:
+        earlier = CallbackEvent.objects.filter(dial_id=event.dial_id, call_sid=event.call_sid)
+    elif event.kind == CallbackKind.CONFERENCE and event.conference_id is not None:
+        earlier = CallbackEvent.objects.filter(
+            conference_id=event.conference_id, conference_sid=event.conference_sid
+        )
+    else:
+        return
+    # Ids follow arrival (the receiver inserts as callbacks come in), so "arrived first" is
+    # "has a smaller id", even when the applier gets to the events later and in a batch.
+    later_arrived_first = earlier.filter(
+        kind=event.kind, sequence_number__gt=event.sequence_number, pk__lt=event.pk
+    ).exists()
+    if later_arrived_first:
+        _tally(event.kind, CallbackTallyMeasure.OUT_OF_ORDER, at=event.received_at)

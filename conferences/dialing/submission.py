@@ -1,0 +1,173 @@
+"""Submitting a dial: turn the form's values into Create Participant's wire parameters, store
+the dial and its conference, and enqueue its placement once the transaction commits."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from conferences.accounts import twilio_accounts
+from conferences.callbacks.addresses import CALLBACK_PARAMETERS, callback_url
+from conferences.core import crypto
+from conferences.dialing import queueing
+from conferences.models import (
+    Conference,
+    ConferenceStatus,
+    DialRequest,
+    TwilioAccount,
+    User,
+)
+
+logger = logging.getLogger(__name__)
+
+
+CONFERENCE_SID_PREFIX = "CF"
+
+# Events the app always asks Twilio for, so it sees every step of every call.
+APP_EVENTS: dict[str, list[str]] = {
+    "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
+    "ConferenceStatusCallbackEvent": [
+        "start",
+        "end",
+        "join",
+        "leave",
+        "mute",
+        "hold",
+        "modify",
+        "announcement",
+    ],
+    "RecordingStatusCallbackEvent": ["in-progress", "completed", "absent"],
+    "ConferenceRecordingStatusCallbackEvent": ["in-progress", "completed", "failed", "absent"],
+}
+# Twilio's defaults for the operator's own callbacks, when they named a URL but no events.
+TWILIO_DEFAULT_EVENTS: dict[str, list[str]] = {
+    "StatusCallbackEvent": ["completed"],
+    "ConferenceStatusCallbackEvent": ["start", "end"],
+    "RecordingStatusCallbackEvent": ["completed"],
+    "ConferenceRecordingStatusCallbackEvent": ["completed"],
+}
+RECORDING_ON_VALUES = {"true", "record-from-start"}
+
+
+class LabelInUse(Exception):
+    """The operator's label is already used by another dial in this conference."""
+
+
+@dataclass(frozen=True)
+class DialSubmission:
+    """What an operator asked for: the conference and the Create Participant body."""
+
+    conference: str
+    params: Mapping[str, str | Sequence[str]]
+    sip_auth_password: str = field(default="", repr=False)
+
+
+def _is_conference_sid(value: str) -> bool:
+    return value.startswith(CONFERENCE_SID_PREFIX) and len(value) == 34
+
+
+def _conference_for(account: TwilioAccount, name_or_sid: str, operator: User) -> Conference:
+    """The open conference with this SID or friendly name, or a new one."""
+    open_conferences = Conference.objects.filter(account=account).exclude(
+        status=ConferenceStatus.COMPLETED
+    )
+    if _is_conference_sid(name_or_sid):
+        found = Conference.objects.filter(account=account, sid=name_or_sid).first()
+        if found:
+            return found
+        return Conference.objects.create(
+            account=account, sid=name_or_sid, friendly_name=name_or_sid, created_by=operator
+        )
+    found = open_conferences.filter(friendly_name=name_or_sid).order_by("-created_at").first()
+    return found or Conference.objects.create(
+        account=account, friendly_name=name_or_sid, created_by=operator
+    )
+
+
+def _as_list(value: str | Sequence[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    return [item for entry in value for item in str(entry).split()]
+
+
+def wire_params(
+    dial_id: int, operator_params: Mapping[str, str | Sequence[str]]
+) -> tuple[dict[str, str | list[str]], dict[str, dict[str, object]]]:
+    """The body we send: the operator's parameters with our own callback URLs in place.
+
+    Where the operator named their own callback URL, it becomes a relay target that
+    receives exactly the events they asked for, with their method.
+    """
+    params: dict[str, str | list[str]] = {
+        name: (list(value) if not isinstance(value, str) else value)
+        for name, value in operator_params.items()
+    }
+    relay_targets: dict[str, dict[str, object]] = {}
+    recording_on = params.get("Record") == "true"
+    conference_recording_on = params.get("ConferenceRecord") in RECORDING_ON_VALUES
+    wanted = {
+        "StatusCallback": True,
+        "ConferenceStatusCallback": True,
+        "RecordingStatusCallback": recording_on,
+        "ConferenceRecordingStatusCallback": conference_recording_on,
+        "AmdStatusCallback": bool(params.get("MachineDetection")),
+    }
+    for url_param, kind in CALLBACK_PARAMETERS.items():
+        method_param, event_param = f"{url_param}Method", f"{url_param}Event"
+        operator_url = params.pop(url_param, None)
+        operator_method = params.pop(method_param, None)
+        operator_events = _as_list(params.pop(event_param, None))
+        if operator_url:
+            relay_targets[kind] = {
+                "url": operator_url,
+                "method": str(operator_method or "POST").upper(),
+                "events": operator_events or TWILIO_DEFAULT_EVENTS.get(event_param, []),
+            }
+        if not wanted[url_param]:
+            continue
+        params[url_param] = callback_url(kind, dial_id)
+        params[method_param] = "POST"
+        if event_param in APP_EVENTS:
+            events = list(APP_EVENTS[event_param])
+            # `speaker` fires on every burst of speech: only when the operator asked for it.
+            if event_param == "ConferenceStatusCallbackEvent" and "speaker" in operator_events:
+                events.append("speaker")
+            params[event_param] = events
+    return params, relay_targets
+
+
+def submit_dial(
+    *, operator: User, submission: DialSubmission, account: TwilioAccount | None = None
+) -> DialRequest:
+    """Store a dial request and hand it to a worker once the transaction commits."""
+    account = account or twilio_accounts.default_account()
+    operator_params = dict(submission.params)
+    label = str(operator_params.get("Label") or f"dial-{uuid.uuid4().hex[:12]}")
+    operator_params["Label"] = label
+    try:
+        with transaction.atomic():
+            conference = _conference_for(account, submission.conference.strip(), operator)
+            dial = DialRequest.objects.create(
+                account=account,
+                conference=conference,
+                operator=operator,
+                to_number=str(operator_params.get("To", "")),
+                from_number=str(operator_params.get("From", "")),
+                label=label,
+                sip_auth_password_encrypted=crypto.encrypt(submission.sip_auth_password),
+            )
+            dial.params, dial.relay_targets = wire_params(dial.pk, operator_params)
+            dial.save(update_fields=["params", "relay_targets"])
+            transaction.on_commit(lambda: queueing.enqueue_place_dial(dial.pk))
+    except IntegrityError as error:
+        if "unique_label_per_conference" in str(error):
+            raise LabelInUse(label) from error
+        raise
+    logger.info("dial %s stored for %s in %s", dial.pk, operator, conference)
+    return dial

@@ -1,0 +1,64 @@
+"""The app's records, one model family per module.
+
+Everything is re-exported here, so `from conferences.models import DialRequest` is the one
+way to name a model, and migrations keep their `conferences.models.<name>` references."""
+
+from conferences.models.audit import AuditEntry
+from conferences.models.callbacks import (
+    CallbackEvent,
+    CallbackKind,
+    CallbackTally,
+    CallbackTallyMeasure,
+    WebhookRejection,
+    WebhookRejectionReason,
+)
+from conferences.models.conferences import Conference, ConferenceControls, ConferenceStatus
+from conferences.models.dials import (
+    BEFORE_ANSWER_STATUSES,
+    DIAL_STATUS_RANK,
+    FINAL_DIAL_STATUSES,
+    LIVE_DIAL_STATUSES,
+    WAITING_FOR_WORKER_STATUSES,
+    DialAttempt,
+    DialRequest,
+    DialStatus,
+    statuses_before,
+)
+from conferences.models.invitees import BulkDialRun, Invitee, InviteeDial
+from conferences.models.presets import DialPreset
+from conferences.models.relay import RelayAllowedHost, RelayDelivery, RelayDeliveryStatus
+from conferences.models.twilio_accounts import TwilioAccount
+from conferences.models.users import User, _default_time_zone, validate_time_zone
+
+__all__ = [
+    "BEFORE_ANSWER_STATUSES",
+    "DIAL_STATUS_RANK",
+    "FINAL_DIAL_STATUSES",
+    "LIVE_DIAL_STATUSES",
+    "WAITING_FOR_WORKER_STATUSES",
+    "AuditEntry",
+    "BulkDialRun",
+    "CallbackEvent",
+    "CallbackKind",
+    "CallbackTally",
+    "CallbackTallyMeasure",
+    "Conference",
+    "ConferenceControls",
+    "ConferenceStatus",
+    "DialAttempt",
+    "DialPreset",
+    "DialRequest",
+    "DialStatus",
+    "Invitee",
+    "InviteeDial",
+    "RelayAllowedHost",
+    "RelayDelivery",
+    "RelayDeliveryStatus",
+    "TwilioAccount",
+    "User",
+    "WebhookRejection",
+    "WebhookRejectionReason",
+    "_default_time_zone",
+    "statuses_before",
+    "validate_time_zone",
+]
