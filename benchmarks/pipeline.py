@@ -145,13 +145,13 @@ def _measure(
 ) -> None:
     from django.contrib.auth.models import Group
 
-    from conferences.accounts import roles, twilio_accounts
+    from conferences.accounts import role_groups, roles, twilio_accounts
     from conferences.core.redis_connection import redis_client
     from conferences.dialing.submission import DialSubmission, submit_dial
     from conferences.models import DialRequest, DialStatus, TwilioAccount, User
 
     redis_client().flushdb()
-    roles.sync_role_groups()
+    role_groups.sync_role_groups()
     operator = User.objects.create_user("bench-operator", password=None)
     operator.groups.add(Group.objects.get(name=roles.OPERATOR))
     account = twilio_accounts.default_account()

@@ -13,7 +13,7 @@ class ConferencesConfig(AppConfig):
 
         from django.db.models.signals import post_delete, post_migrate, post_save
 
-        from conferences.accounts import roles, twilio_accounts
+        from conferences.accounts import role_groups, twilio_accounts
         from conferences.core.task_queue import TASK_PACKAGES
         from conferences.models import TwilioAccount
         from conferences.operations import heartbeat
@@ -23,7 +23,7 @@ class ConferencesConfig(AppConfig):
         # Every task registered in every process, so services can enqueue by pinned name.
         for package in TASK_PACKAGES:
             importlib.import_module(f"{package}.tasks")
-        post_migrate.connect(roles.sync_role_groups, sender=self)
+        post_migrate.connect(role_groups.sync_role_groups, sender=self)
         heartbeat.connect_worker_signals()
         # A changed account (a rotated token) takes effect at once in this process.
         for signal in (post_save, post_delete):

@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group
 from playwright.sync_api import ConsoleMessage, Page
 
-from conferences.accounts import roles
+from conferences.accounts import role_groups, roles
 from conferences.models import User
 
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
@@ -59,7 +59,7 @@ PASSWORD = "correct horse battery staple 42"
 
 
 def make_user(username: str, role: str | None, *, is_staff: bool = False, **extra: Any) -> User:
-    roles.sync_role_groups()
+    role_groups.sync_role_groups()
     user = User.objects.create_user(
         username=username, password=PASSWORD, is_staff=is_staff, **extra
     )

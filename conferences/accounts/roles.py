@@ -1,16 +1,16 @@
 """The action x role table: who may do what. Written once, here; the README shows it.
 
-Roles are Django groups whose permissions are synced from ROLE_TABLE after each
-migrate, so admins can see them but the table stays the source of truth.
+Roles are Django groups whose permissions are synced from this table after each
+migrate (see `role_groups`), so admins can see them but the table stays the source
+of truth. This module imports no models, so the models can use it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.contrib.auth.models import AnonymousUser, Group, Permission
-from django.contrib.contenttypes.models import ContentType
+from django.contrib.auth.models import AnonymousUser
 
 if TYPE_CHECKING:
     from conferences.models import User
@@ -84,25 +84,6 @@ def role_of(user: User | AnonymousUser) -> str | None:
         if role in names:
             return role
     return None
-
-
-def sync_role_groups(**_: Any) -> None:
-    """Make the operator and supervisor groups hold exactly the permissions in ACTIONS."""
-    from conferences.models import DialRequest
-
-    content_type = ContentType.objects.get_for_model(DialRequest)
-    for action in ACTIONS:
-        Permission.objects.update_or_create(
-            content_type=content_type,
-            codename=action.codename,
-            defaults={"name": action.description},
-        )
-    for role in ROLES:
-        group, _created = Group.objects.get_or_create(name=role)
-        wanted = [a.codename for a in ACTIONS if role in a.roles]
-        group.permissions.set(
-            Permission.objects.filter(content_type=content_type, codename__in=wanted)
-        )
 
 
 def markdown_table() -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -12,19 +11,19 @@ from conferences.models import (
     ConferenceStatus,
     DialStatus,
 )
+from conferences.schema.callback_events import BY_URL_PARAMETER
 
 # Parameters as received: one value, or a list when Twilio repeated the name.
 Params = Mapping[str, str | Sequence[str]]
 
-# The kinds in our callback URLs (conferences/callback_urls.py); "reconciled" is not one.
-WEBHOOK_KINDS: frozenset[str] = frozenset(
-    {
-        CallbackKind.CALL_STATUS,
-        CallbackKind.CONFERENCE,
-        CallbackKind.RECORDING,
-        CallbackKind.CONFERENCE_RECORDING,
-        CallbackKind.AMD,
-    }
+# The kinds in our callback URLs (callbacks/addresses.py), in the order pages list them;
+# a "reconciled" event is ours, not a callback.
+WEBHOOK_KINDS: tuple[str, ...] = (
+    CallbackKind.CALL_STATUS,
+    CallbackKind.CONFERENCE,
+    CallbackKind.RECORDING,
+    CallbackKind.CONFERENCE_RECORDING,
+    CallbackKind.AMD,
 )
 
 # --- The mapping table ----------------------------------------------------------------
@@ -109,8 +108,14 @@ CONFERENCE_EVENTS: dict[str, ConferenceEventMeaning] = {
 
 # RecordingStatus (recording and conference-recording callbacks); operators subscribe to
 # these names directly (in-progress, completed, absent).
+# RecordingStatus: every event an operator can ask the recording callbacks for (from the
+# schema), and `processing`, which Twilio reports between stopped and completed.
 RECORDING_STATUSES: frozenset[str] = frozenset(
-    {"in-progress", "paused", "stopped", "processing", "completed", "absent", "failed"}
+    {
+        *BY_URL_PARAMETER["RecordingStatusCallback"].offered,
+        *BY_URL_PARAMETER["ConferenceRecordingStatusCallback"].offered,
+        "processing",
+    }
 )
 
 # AnsweredBy (machine detection, and call-status callbacks when detection is on).
@@ -148,17 +153,6 @@ EVENT_PARAMETER: dict[str, str] = {
     CallbackKind.RECORDING: "RecordingStatus",
     CallbackKind.CONFERENCE_RECORDING: "RecordingStatus",
     CallbackKind.AMD: "AnsweredBy",
-}
-
-# A SID is its two-letter prefix and 32 hex digits; anything else is not from Twilio.
-SID_PATTERNS: dict[str, re.Pattern[str]] = {
-    name: re.compile(rf"{prefix}[0-9a-fA-F]{{32}}")
-    for name, prefix in (
-        ("AccountSid", "AC"),
-        ("CallSid", "CA"),
-        ("ConferenceSid", "CF"),
-        ("RecordingSid", "RE"),
-    )
 }
 
 _INT_MAX = 2**31 - 1

@@ -15,10 +15,10 @@ from conferences.callbacks.meaning import (
     CONFERENCE_EVENTS,
     EVENT_PARAMETER,
     REQUIRED_PARAMETERS,
-    SID_PATTERNS,
     Params,
     is_known_value,
 )
+from conferences.core.sids import SID_PARAMETERS
 from conferences.models import (
     CallbackKind,
     Conference,
@@ -120,7 +120,7 @@ def read_callback(kind: str, params: Params) -> Reading:
     problems = [
         f"{name} missing" for name in REQUIRED_PARAMETERS[kind] if not param_value(params, name)
     ]
-    for name, pattern in SID_PATTERNS.items():
+    for name, pattern in SID_PARAMETERS.items():
         value = param_value(params, name)
         if value and not pattern.fullmatch(value):
             problems.append(f"{name} is not a SID")

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from conferences.accounts import twilio_accounts
 from conferences.callbacks import meaning as callback_meaning
+from conferences.callbacks.addresses import CALLBACK_PARAMETERS
 from conferences.core import task_queue
 from conferences.gateway.signatures import twilio_signature
 from conferences.models import (
@@ -38,17 +39,15 @@ from conferences.models import (
     RelayDelivery,
     RelayDeliveryStatus,
 )
+from conferences.schema.callback_events import BY_URL_PARAMETER
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "conference-dialin-dashboard relay"
 # Events relayed when the operator gave a URL but no events (Twilio's own defaults).
 DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {
-    CallbackKind.CALL_STATUS: ("completed",),
-    CallbackKind.CONFERENCE: ("start", "end"),
-    CallbackKind.RECORDING: ("completed",),
-    CallbackKind.CONFERENCE_RECORDING: ("completed",),
-    CallbackKind.AMD: ("amd",),
+    kind: BY_URL_PARAMETER[url_parameter].twilio_default
+    for url_parameter, kind in CALLBACK_PARAMETERS.items()
 }
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -3,12 +3,9 @@ after a later one of the same call or conference (applier)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.utils import timezone
-
+from conferences.core.counters import count_in_hour
 from conferences.models import (
     CallbackEvent,
     CallbackKind,
@@ -16,28 +13,11 @@ from conferences.models import (
     CallbackTallyMeasure,
 )
 
-
-def _hour(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-
-
 # --- Tallies written on the webhook path (receiver and applier) -----------------------
 
 
 def _tally(kind: str, measure: str, *, at: datetime | None = None) -> None:
-    now = at or timezone.now()
-    rows = CallbackTally.objects.filter(kind=kind, hour=_hour(now), measure=measure)
-    for _ in range(2):  # the second round only when another request created the row first
-        if rows.update(count=F("count") + 1, last_at=now):
-            return
-        try:
-            with transaction.atomic():
-                CallbackTally.objects.create(
-                    kind=kind, hour=_hour(now), measure=measure, count=1, last_at=now
-                )
-            return
-        except IntegrityError:
-            continue
+    count_in_hour(CallbackTally, at=at, kind=kind, measure=measure)
 
 
 def count_duplicate(kind: str) -> None:

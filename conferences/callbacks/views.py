@@ -16,10 +16,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils import timezone
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -27,6 +24,7 @@ from django.views.decorators.http import require_http_methods
 from conferences.accounts import twilio_accounts
 from conferences.callbacks import meaning as callback_meaning
 from conferences.callbacks import reading, store, tally
+from conferences.core.counters import count_in_hour
 from conferences.gateway.signatures import validate_signature
 from conferences.models import WebhookRejection, WebhookRejectionReason
 
@@ -175,17 +173,4 @@ def count_rejection(
     kind: str, reason: WebhookRejectionReason, *, at: datetime | None = None
 ) -> None:
     """Add one to this hour's counter for the kind and reason."""
-    now = at or timezone.now()
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    counters = WebhookRejection.objects.filter(kind=kind, hour=hour, reason=reason)
-    for _ in range(2):  # the second round only when another request created the row first
-        if counters.update(count=F("count") + 1, last_at=now):
-            return
-        try:
-            with transaction.atomic():
-                WebhookRejection.objects.create(
-                    kind=kind, hour=hour, reason=reason, count=1, last_at=now
-                )
-            return
-        except IntegrityError:
-            continue
+    count_in_hour(WebhookRejection, at=at, kind=kind, reason=reason)

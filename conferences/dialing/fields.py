@@ -18,8 +18,6 @@ from conferences.schema import (
     RuleValue,
 )
 
-CONFERENCE_SID_RE: Final = re.compile(r"^CF[0-9a-fA-F]{32}$")
-
 # Twilio's <Client> docs: up to 256 characters, no control, space, delimiter or "unwise"
 # characters. "?" starts custom parameters (client:alice?ticket=42).
 _CLIENT_IDENTITY_RE: Final = re.compile(r'^[^\s<>#%"{}|\\^\[\]`?]{1,256}(\?\S*)?$')
@@ -36,10 +34,6 @@ _ENDPOINT_HINT: Final = {
     "to": "Enter a phone number (e.g. +14155550100), a sip: address or a client: identity.",
     "caller": "Enter a phone number (e.g. +14155550100) or a client: identity.",
 }
-
-
-def is_conference_sid(value: str) -> bool:
-    return CONFERENCE_SID_RE.match(value) is not None
 
 
 def endpoint_kind(value: str) -> EndpointKind | None:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.forms.boundfield import BoundField
 
+from conferences.core.sids import is_conference_sid
 from conferences.dialing.fields import (
     _CLIENT_IDENTITY_RE,
     _ENDPOINT_HINT,
@@ -20,7 +21,6 @@ from conferences.dialing.fields import (
     _shown,
     _wire_value,
     endpoint_kind,
-    is_conference_sid,
     normalise_phone_number,
     schema_field,
 )
@@ -30,15 +30,13 @@ from conferences.schema import (
     Requirement,
     load_participant_schema,
     parameters_by_name,
+    secret_parameters,
 )
 
 # =========================================================================================
 # Dial form: mirrors Twilio's Create Participant request, field for field, from the schema
 # in conferences/schema/. Everything down to "end of dial form" belongs to it.
 # =========================================================================================
-
-# Twilio names whose values must never reach logs, templates or error messages.
-SECRET_PARAMETERS: Final = frozenset({"SipAuthPassword"})
 
 # The conference is the URL's {ConferenceSid}: a CF SID or, on create, a friendly name
 # (Twilio creates the conference when the first participant joins). Twilio's Conference
@@ -232,7 +230,7 @@ class DialForm(forms.Form):
 
     def loggable_twilio_params(self) -> dict[str, str | list[str]]:
         """twilio_params() without the secrets: safe for logs, audit entries and pages."""
-        return {k: v for k, v in self.twilio_params().items() if k not in SECRET_PARAMETERS}
+        return {k: v for k, v in self.twilio_params().items() if k not in secret_parameters()}
 
     def sip_auth_password(self) -> str | None:
         if not self.is_valid():

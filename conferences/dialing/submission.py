@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from conferences.accounts import twilio_accounts
 from conferences.callbacks.addresses import CALLBACK_PARAMETERS, callback_url
 from conferences.core import crypto
+from conferences.core.sids import is_conference_sid
 from conferences.dialing import queueing
 from conferences.models import (
     Conference,
@@ -21,35 +22,11 @@ from conferences.models import (
     TwilioAccount,
     User,
 )
+from conferences.schema.callback_events import BY_URL_PARAMETER
 
 logger = logging.getLogger(__name__)
 
 
-CONFERENCE_SID_PREFIX = "CF"
-
-# Events the app always asks Twilio for, so it sees every step of every call.
-APP_EVENTS: dict[str, list[str]] = {
-    "StatusCallbackEvent": ["initiated", "ringing", "answered", "completed"],
-    "ConferenceStatusCallbackEvent": [
-        "start",
-        "end",
-        "join",
-        "leave",
-        "mute",
-        "hold",
-        "modify",
-        "announcement",
-    ],
-    "RecordingStatusCallbackEvent": ["in-progress", "completed", "absent"],
-    "ConferenceRecordingStatusCallbackEvent": ["in-progress", "completed", "failed", "absent"],
-}
-# Twilio's defaults for the operator's own callbacks, when they named a URL but no events.
-TWILIO_DEFAULT_EVENTS: dict[str, list[str]] = {
-    "StatusCallbackEvent": ["completed"],
-    "ConferenceStatusCallbackEvent": ["start", "end"],
-    "RecordingStatusCallbackEvent": ["completed"],
-    "ConferenceRecordingStatusCallbackEvent": ["completed"],
-}
 RECORDING_ON_VALUES = {"true", "record-from-start"}
 
 
@@ -66,16 +43,12 @@ class DialSubmission:
     sip_auth_password: str = field(default="", repr=False)
 
 
-def _is_conference_sid(value: str) -> bool:
-    return value.startswith(CONFERENCE_SID_PREFIX) and len(value) == 34
-
-
 def _conference_for(account: TwilioAccount, name_or_sid: str, operator: User) -> Conference:
     """The open conference with this SID or friendly name, or a new one."""
     open_conferences = Conference.objects.filter(account=account).exclude(
         status=ConferenceStatus.COMPLETED
     )
-    if _is_conference_sid(name_or_sid):
+    if is_conference_sid(name_or_sid):
         found = Conference.objects.filter(account=account, sid=name_or_sid).first()
         if found:
             return found
@@ -119,26 +92,23 @@ def wire_params(
         "AmdStatusCallback": bool(params.get("MachineDetection")),
     }
     for url_param, kind in CALLBACK_PARAMETERS.items():
-        method_param, event_param = f"{url_param}Method", f"{url_param}Event"
+        callback = BY_URL_PARAMETER[url_param]
+        event_param = callback.events_parameter
         operator_url = params.pop(url_param, None)
-        operator_method = params.pop(method_param, None)
-        operator_events = _as_list(params.pop(event_param, None))
+        operator_method = params.pop(callback.method_parameter, None)
+        operator_events = _as_list(params.pop(event_param, None)) if event_param else []
         if operator_url:
             relay_targets[kind] = {
                 "url": operator_url,
                 "method": str(operator_method or "POST").upper(),
-                "events": operator_events or TWILIO_DEFAULT_EVENTS.get(event_param, []),
+                "events": operator_events or list(callback.twilio_default),
             }
         if not wanted[url_param]:
             continue
         params[url_param] = callback_url(kind, dial_id)
-        params[method_param] = "POST"
-        if event_param in APP_EVENTS:
-            events = list(APP_EVENTS[event_param])
-            # `speaker` fires on every burst of speech: only when the operator asked for it.
-            if event_param == "ConferenceStatusCallbackEvent" and "speaker" in operator_events:
-                events.append("speaker")
-            params[event_param] = events
+        params[callback.method_parameter] = "POST"
+        if event_param:
+            params[event_param] = callback.requested(operator_events)
     return params, relay_targets
 
 

@@ -9,14 +9,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from conferences.accounts import twilio_accounts
 from conferences.audit import trail as audit
 from conferences.callbacks import relay
 from conferences.callbacks.addresses import CALLBACK_PARAMETERS
-from conferences.core.htmx import HtmxHttpRequest
+from conferences.core.htmx import HtmxHttpRequest, render_page, vary_on_htmx, wants_fragment
 from conferences.dialing import presets
 from conferences.dialing import selectors as dial_selectors
 from conferences.dialing import submission as dial_submission
@@ -111,7 +110,7 @@ def dial_submit(request: HtmxHttpRequest) -> HttpResponse:
             form.add_error("label", "This label is already used in this conference.")
         else:
             audit.record(audit.AuditAction.DIAL, actor=request.user, dial=dial_request)
-            if not request.htmx:
+            if not wants_fragment(request):
                 messages.success(request, f"Dialing {dial_request.to_number}.")
                 return redirect("conferences:dial")
             # Same options for the next caller; To is cleared and takes the focus.
@@ -143,10 +142,7 @@ def _as_initial(data: QueryDict) -> dict[str, Any]:
 def _render(
     request: HtmxHttpRequest, context: dict[str, Any], *, status: int = 200
 ) -> HttpResponse:
-    template = f"{PAGE}#dial-form" if request.htmx else PAGE
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, PAGE, context, fragment="dial-form", status=status)
 
 
 def _save_preset(request: HtmxHttpRequest) -> HttpResponse:
@@ -188,7 +184,7 @@ def dial_group(request: HttpRequest, key: str) -> HttpResponse:
         f"{PAGE}#group",
         {"form": form, "group": group, "expanded": request.POST.get("open") == "1"},
     )
-    patch_vary_headers(response, ["HX-Request"])
+    vary_on_htmx(response)
     return response
 
 
@@ -199,5 +195,5 @@ def recent_dials(request: HttpRequest) -> HttpResponse:
     dials = list(dial_selectors.recent_dials(_user(request)))
     live = any(d.status not in FINAL_DIAL_STATUSES for d in dials)
     response = render(request, f"{PAGE}#recent", {"recent_dials": dials, "recent_live": live})
-    patch_vary_headers(response, ["HX-Request"])
+    vary_on_htmx(response)
     return response

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import requests
 
+from conferences.core.sids import RECORDING_SID
 from conferences.gateway.errors import GatewayError, _translate
 from conferences.gateway.types import AccountCredentials
 
@@ -16,7 +16,6 @@ from conferences.gateway.types import AccountCredentials
 
 # --- Recording media (issue 9: used by conferences/recordings.py) -----------------------
 
-_RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
 TWILIO_API_BASE_URL = "https://api.twilio.com"
 MEDIA_CHUNK_BYTES = 64 * 1024
 
@@ -46,7 +45,7 @@ class RecordingMedia:
 
 def recording_media_url(creds: AccountCredentials, recording_sid: str) -> str:
     """Where Twilio serves a recording's MP3: its RecordingUrl plus `.mp3`."""
-    if not _RECORDING_SID.fullmatch(recording_sid):
+    if not RECORDING_SID.fullmatch(recording_sid):
         raise GatewayError(f"not a recording SID: {recording_sid[:40]!r}", retryable=False)
     base = (creds.api_base_url or TWILIO_API_BASE_URL).rstrip("/")
     return f"{base}/2010-04-01/Accounts/{creds.account_sid}/Recordings/{recording_sid}.mp3"

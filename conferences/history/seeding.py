@@ -19,7 +19,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.utils import timezone
 
-from conferences.accounts import roles, twilio_accounts
+from conferences.accounts import role_groups, roles, twilio_accounts
 from conferences.models import DialRequest, User
 
 SEED_LABEL_PREFIX = "seed-"
@@ -50,7 +50,7 @@ def seeded_dial_count() -> int:
 
 def seed_operators(count: int) -> list[int]:
     """The seeded operators' ids, creating the missing ones (no password: they never sign in)."""
-    roles.sync_role_groups()
+    role_groups.sync_role_groups()
     group = Group.objects.get(name=roles.OPERATOR)
     ids = []
     for index in range(count):

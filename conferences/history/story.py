@@ -42,6 +42,7 @@ from conferences.models import (
     DialRequest,
     DialStatus,
 )
+from conferences.schema import secret_parameters
 
 # Parameters worth a glance on the timeline, per kind; the rest sit behind "all parameters".
 KEY_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -70,8 +71,6 @@ KEY_PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 # Parameters that carry a phone number: masked like every number the viewer may not see.
 NUMBER_PARAMETERS = frozenset({"To", "From", "Called", "Caller", "CallerId", "CallerID"})
-# Never shown, whatever a row holds (SipAuthPassword is never stored in params anyway).
-SECRET_PARAMETERS = frozenset({"SipAuthPassword"})
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def _visible_params(
 ) -> list[tuple[str, str]]:
     shown = []
     for name in sorted(params):
-        if name in SECRET_PARAMETERS:
+        if name in secret_parameters():  # never shown, whatever a row holds
             continue
         value = _shown_value(params[name])
         if name in NUMBER_PARAMETERS:

@@ -15,12 +15,12 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
 from conferences.accounts import roles
 from conferences.callbacks import meaning as callback_meaning
-from conferences.core.htmx import HtmxHttpRequest
+from conferences.core.htmx import HtmxHttpRequest, vary_on_htmx, wants_fragment
 from conferences.gateway import errors
 from conferences.history import charts, export, recordings
 from conferences.history import filters as history_filters
@@ -43,11 +43,6 @@ def _viewer(request: HttpRequest) -> User:
     # LoginRequiredMiddleware and permission_required let only signed-in users get here.
     assert isinstance(request.user, User)  # noqa: S101
     return request.user
-
-
-def _wants_fragment(request: HtmxHttpRequest) -> bool:
-    """An htmx swap asks for the fragment; a history restore (back button) needs the page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def conference_url(conference_id: int) -> str:
@@ -198,7 +193,7 @@ def _list_context(request: HttpRequest, user: User) -> dict[str, Any]:
 def history(request: HtmxHttpRequest) -> HttpResponse:
     """Every dial the viewer may see, filtered from the URL, newest first, paged by keyset."""
     context = _list_context(request, _viewer(request))
-    fragment = _wants_fragment(request)
+    fragment = wants_fragment(request)
     context["announce"] = fragment
     template = "conferences/history/list.html"
     response = render(request, f"{template}#results" if fragment else template, context)
@@ -206,7 +201,7 @@ def history(request: HtmxHttpRequest) -> HttpResponse:
         # The form sends its empty fields too; the address bar gets the tidy equivalent.
         cursor = {name: request.GET.get(name, "") for name in ("after", "before")}
         response["HX-Push-Url"] = context["base_url"] + context["filters"].query_string(**cursor)
-    patch_vary_headers(response, ["HX-Request"])
+    vary_on_htmx(response)
     return response
 
 
@@ -255,12 +250,12 @@ def history_detail(request: HtmxHttpRequest, dial_id: int) -> HttpResponse:
         "live_poll": LIVE_POLL,
         "zone_name": timezone.get_current_timezone_name(),
     }
-    fragment = _wants_fragment(request)
+    fragment = wants_fragment(request)
     template = "conferences/history/detail.html"
     response = render(request, f"{template}#story" if fragment else template, context)
     if fragment and story.dial.is_final:
         response.status_code = STOP_POLLING
-    patch_vary_headers(response, ["HX-Request"])
+    vary_on_htmx(response)
     return response
 
 

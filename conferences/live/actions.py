@@ -6,7 +6,6 @@ touched, so it shows on that call's timeline."""
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.db import transaction
 from conferences.accounts import roles, twilio_accounts
 from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
+from conferences.core.sids import CALL_SID
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
@@ -88,8 +88,6 @@ class ActionResult:
 
 
 # --- Participant actions --------------------------------------------------------------
-
-CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
 
 
 @dataclass(frozen=True)

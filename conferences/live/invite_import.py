@@ -16,10 +16,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from conferences.core.sids import CALL_SID
+from conferences.dialing import presets
 from conferences.dialing.fields import normalise_phone_number
+from conferences.dialing.forms import DialForm
 from conferences.live import access as live_access
 from conferences.live import invite_list
-from conferences.live.actions import CALL_SID, Actor, LiveActionRefused, _require
+from conferences.live.actions import Actor, LiveActionRefused, _require
 from conferences.models import (
     Conference,
     Invitee,
@@ -192,10 +195,6 @@ def _label_problems(label: str, taken: set[str]) -> list[str]:
 
 def _find_preset(user: Actor, name: str) -> Any:
     """The user's (or a shared) dial preset of that name, if presets exist."""
-    try:
-        from conferences.dialing import presets
-    except ImportError:  # presets are a separate feature; invite lists work without them
-        return None
     if not isinstance(user, User):
         return None
     return presets.presets_for(user).filter(name=name).first()
@@ -209,8 +208,6 @@ def _preset_params(
     preset = _find_preset(user, preset_name)
     if preset is None:
         return None, []
-    from conferences.dialing.forms import DialForm
-
     data = {
         **preset.values,
         "conference": conference.sid or conference.friendly_name,

@@ -14,9 +14,11 @@ from datetime import datetime, timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from conferences.accounts import masking, twilio_accounts
 from conferences.audit.trail import AuditAction
+from conferences.core.words import CONFERENCE_END_WORDS
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
@@ -51,17 +53,6 @@ logger = logging.getLogger(__name__)
 # callbacks go to whoever added its first participant, not to us.
 CALLBACKS_ELSEWHERE_AFTER = timedelta(seconds=3)
 TWILIO_ROSTER_CACHE_SECONDS = 1
-CONFERENCE_END_WORDS = {
-    "conference-ended-via-api": "Ended through Twilio's API",
-    "last-participant-left": "The last participant left",
-    "last-participant-kicked": "The last participant was removed",
-    "participant-with-end-conference-on-exit-left": (
-        "A participant who ends the conference on exit left"
-    ),
-    "participant-with-end-conference-on-exit-kicked": (
-        "A participant who ends the conference on exit was removed"
-    ),
-}
 
 
 # --- The roster -----------------------------------------------------------------------
@@ -463,4 +454,6 @@ def _explain_end(result: Roster, names: dict[str, str]) -> None:
         result.ended_by = f"{ended_here.actor or 'the app'} ended it from this page"
     elif conference.call_sid_ending:
         result.ended_by = names.get(conference.call_sid_ending, conference.call_sid_ending)
-    result.ended_why = CONFERENCE_END_WORDS.get(conference.reason_ended, conference.reason_ended)
+    result.ended_why = capfirst(
+        CONFERENCE_END_WORDS.get(conference.reason_ended, conference.reason_ended)
+    )

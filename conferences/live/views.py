@@ -10,10 +10,10 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from conferences.core.htmx import render_page, wants_fragment
 from conferences.live import access as live_access
 from conferences.live import actions as live_actions
 from conferences.live import invite_dialing, invite_import, invite_list
@@ -31,10 +31,6 @@ from conferences.models import BulkDialRun, Conference, Invitee, User
 
 PAGE = "conferences/live/detail.html"
 LIST_PAGE = "conferences/live/list.html"
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return bool(getattr(request, "htmx", False))
 
 
 def _user(request: HttpRequest) -> User:
@@ -114,11 +110,7 @@ def _render(
         "dial_all_form": DialAllForm(caller_ids=page.caller_ids),
         **extra,
     }
-    htmx = _is_htmx(request)
-    template = f"{PAGE}#{fragment}" if htmx and fragment else PAGE
-    response = render(request, template, context, status=status)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, PAGE, context, fragment=fragment, status=status)
 
 
 def _answer(
@@ -133,7 +125,7 @@ def _answer(
     """An action's result: in the status line (htmx) or as a message after a redirect.
     For htmx the parts it changed come along out of band (`cleared`: the participant whose
     confirm step closes)."""
-    if not _is_htmx(request):
+    if not wants_fragment(request):
         (messages.success if ok else messages.error)(request, message)
         return redirect("conferences:conference-detail", conference.pk)
     return _render(
@@ -152,7 +144,7 @@ def _invalid(
 ) -> HttpResponse:
     """A form with errors, back in its own place (htmx aimed the answer at the status line)."""
     response = _render(request, conference, fragment, status=422, **forms)
-    if _is_htmx(request):
+    if wants_fragment(request):
         retarget(response, f"#{fragment}")
         reswap(response, "outerHTML")
     return response
@@ -201,7 +193,7 @@ def conference_roster(request: HttpRequest, pk: int) -> HttpResponse:
     """The roster, polled every 2 s; 286 stops the polling once the conference ended."""
     conference = _conference(request, pk)
     page = LivePage(request, conference, seen=request.GET.get("seen", ""))
-    stop = _is_htmx(request) and not page.roster.live
+    stop = wants_fragment(request) and not page.roster.live
     return _render(request, conference, "roster", page=page, status=286 if stop else 200)
 
 
@@ -211,7 +203,7 @@ def conference_invitees(request: HttpRequest, pk: int) -> HttpResponse:
     """The invite list and bulk dial progress, polled while anything is under way."""
     conference = _conference(request, pk)
     page = LivePage(request, conference)
-    stop = _is_htmx(request) and not page.invites.active
+    stop = wants_fragment(request) and not page.invites.active
     return _render(request, conference, "invitees", page=page, status=286 if stop else 200)
 
 
@@ -222,7 +214,7 @@ def participant_step(request: HttpRequest, pk: int, call_sid: str, step: str) ->
     conference = _conference(request, pk)
     if step not in ("remove", "coach"):
         # "keep": the operator changed their mind; htmx empties the step's slot.
-        if _is_htmx(request):
+        if wants_fragment(request):
             return _render(request, conference, "step")
         return redirect("conferences:conference-detail", pk)
     roster = live_roster.roster(request.user, conference)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from celery.signals import worker_ready, worker_shutdown
 from django.conf import settings
 
 from conferences.core.redis_connection import redis_client
@@ -86,7 +87,5 @@ def _stop(**_: Any) -> None:
 
 
 def connect_worker_signals() -> None:
-    from celery.signals import worker_ready, worker_shutdown
-
     worker_ready.connect(_start, weak=False, dispatch_uid="dashboard-heartbeat-start")
     worker_shutdown.connect(_stop, weak=False, dispatch_uid="dashboard-heartbeat-stop")

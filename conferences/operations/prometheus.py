@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from conferences.callbacks.meaning import WEBHOOK_KINDS
 from conferences.models import (
     CallbackEvent,
     CallbackKind,
@@ -26,7 +27,6 @@ from conferences.operations.queues import LAG_QUANTILES, callback_lag, queue_sta
 from conferences.operations.webhook_health import (
     LIVE_DIAL_STATUSES,
     RELAY_FAILED,
-    WEBHOOK_KINDS,
     _callbacks,
     last_callback_at,
 )

@@ -14,7 +14,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -24,7 +23,7 @@ from conferences.accounts import masking
 from conferences.audit import trail as audit
 from conferences.callbacks import reading
 from conferences.callbacks import views as webhooks
-from conferences.core.htmx import HtmxHttpRequest
+from conferences.core.htmx import HtmxHttpRequest, vary_on_htmx, wants_fragment
 from conferences.models import AuditEntry, Conference, DialRequest
 from conferences.operations import prometheus, reconcile, self_test
 from conferences.operations import webhook_health as webhook_health_reads
@@ -33,16 +32,6 @@ HEALTH_PAGE = "conferences/ops/webhook_health.html"
 AUDIT_PAGE = "conferences/ops/audit.html"
 RECONCILE_BUTTON = "conferences/ops/_reconcile_button.html"
 AUDIT_PAGE_SIZE = 50
-
-
-def _htmx_aware(request: HtmxHttpRequest, response: HttpResponse) -> HttpResponse:
-    patch_vary_headers(response, ("HX-Request",))
-    return response
-
-
-def _fragment_only(request: HtmxHttpRequest) -> bool:
-    # htmx restoring its history asks for the whole page, HX-Request and all.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _health_context(**extra: Any) -> dict[str, Any]:
@@ -57,8 +46,8 @@ def _health_context(**extra: Any) -> dict[str, Any]:
 def webhook_health(request: HtmxHttpRequest) -> HttpResponse:
     """Are callbacks flowing, and if not, why: per kind and hour, and in words."""
     health = webhook_health_reads.webhook_health()
-    template = f"{HEALTH_PAGE}#health" if _fragment_only(request) else HEALTH_PAGE
-    return _htmx_aware(request, render(request, template, _health_context(health=health)))
+    template = f"{HEALTH_PAGE}#health" if wants_fragment(request) else HEALTH_PAGE
+    return vary_on_htmx(render(request, template, _health_context(health=health)))
 
 
 @require_POST
@@ -66,11 +55,11 @@ def webhook_health(request: HtmxHttpRequest) -> HttpResponse:
 def run_webhook_self_test(request: HtmxHttpRequest) -> HttpResponse:
     """Send a signed test callback through PUBLIC_BASE_URL and show what came of it."""
     result = self_test.run_self_test(actor=request.user)
-    if request.htmx:
+    if wants_fragment(request):
         template = f"{HEALTH_PAGE}#self-test"
-        return _htmx_aware(request, render(request, template, {"self_test": result}))
+        return vary_on_htmx(render(request, template, {"self_test": result}))
     context = _health_context(health=webhook_health_reads.webhook_health(), self_test=result)
-    return _htmx_aware(request, render(request, HEALTH_PAGE, context))
+    return vary_on_htmx(render(request, HEALTH_PAGE, context))
 
 
 @csrf_exempt  # signed like Twilio's callbacks; the signature stands in for a CSRF token
@@ -160,8 +149,8 @@ def audit_trail(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {"form": form, "page": page, "rows": rows, "query": query.urlencode()}
-    template = f"{AUDIT_PAGE}#results" if _fragment_only(request) else AUDIT_PAGE
-    return _htmx_aware(request, render(request, template, context))
+    template = f"{AUDIT_PAGE}#results" if wants_fragment(request) else AUDIT_PAGE
+    return vary_on_htmx(render(request, template, context))
 
 
 def _audit_row(request: HttpRequest, entry: AuditEntry) -> dict[str, Any]:
@@ -201,16 +190,16 @@ def reconcile_now(request: HtmxHttpRequest, target: str, pk: int) -> HttpRespons
     if not _reconcilable(target, pk):
         raise Http404("Nothing to reconcile")
     result = reconcile.reconcile_on_request(actor=request.user, target=target, pk=pk)
-    if request.htmx:
+    if wants_fragment(request):
         context = {"target": target, "pk": pk, "reconcile_result": result}
         response = render(request, f"{RECONCILE_BUTTON}#result", context)
         # Pages refresh what they show of the record when this event fires.
         response["HX-Trigger"] = f"{target}-reconciled"
-        return _htmx_aware(request, response)
+        return vary_on_htmx(response)
     (messages.success if result.ok else messages.error)(request, result.summary)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = "conferences:history"
-    return _htmx_aware(request, redirect(next_url))
+    return vary_on_htmx(redirect(next_url))

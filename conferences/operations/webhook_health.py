@@ -15,7 +15,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from conferences.callbacks import applier as callback_applier
-from conferences.callbacks.tally import _hour
+from conferences.core.counters import hour_of
 from conferences.models import (
     BEFORE_ANSWER_STATUSES,
     LIVE_DIAL_STATUSES,
@@ -33,14 +33,6 @@ from conferences.operations.queues import _callbacks, queue_findings, workers_al
 
 logger = logging.getLogger(__name__)
 
-# The kinds Twilio calls us with (a "reconciled" event is ours, not a callback).
-WEBHOOK_KINDS: tuple[str, ...] = (
-    CallbackKind.CALL_STATUS,
-    CallbackKind.CONFERENCE,
-    CallbackKind.RECORDING,
-    CallbackKind.CONFERENCE_RECORDING,
-    CallbackKind.AMD,
-)
 SIGNATURE_REASONS = (
     WebhookRejectionReason.MISSING_SIGNATURE,
     WebhookRejectionReason.BAD_SIGNATURE,
@@ -134,7 +126,7 @@ def hourly_rows(since: datetime) -> list[HourRow]:
     for item in stored:
         target = row(item["at_hour"], item["kind"])
         target.stored, target.applied = item["stored"], item["applied"]
-    tallies = CallbackTally.objects.filter(hour__gte=_hour(since)).values_list(
+    tallies = CallbackTally.objects.filter(hour__gte=hour_of(since)).values_list(
         "hour", "kind", "measure", "count"
     )
     for hour, kind, measure, count in tallies:
@@ -143,7 +135,7 @@ def hourly_rows(since: datetime) -> list[HourRow]:
             target.duplicates += count
         else:
             target.out_of_order += count
-    refusals = WebhookRejection.objects.filter(hour__gte=_hour(since)).values_list(
+    refusals = WebhookRejection.objects.filter(hour__gte=hour_of(since)).values_list(
         "hour", "kind", "reason", "count"
     )
     for hour, kind, reason, count in refusals:
@@ -184,7 +176,7 @@ def last_callback_at() -> datetime | None:
 def webhook_health(*, hours: int = 24, now: datetime | None = None) -> WebhookHealth:
     """Everything the webhook health page shows, read at once."""
     now = now or timezone.now()
-    since = _hour(now) - timedelta(hours=hours - 1)
+    since = hour_of(now) - timedelta(hours=hours - 1)
     rows = hourly_rows(since)
     totals = HourRow(hour=None, kind="")
     for each in rows:
@@ -230,7 +222,7 @@ def callback_findings(now: datetime | None = None) -> list[Finding]:
             )
         )
     refused = dict(
-        WebhookRejection.objects.filter(hour__gte=_hour(hour_ago))
+        WebhookRejection.objects.filter(hour__gte=hour_of(hour_ago))
         .values_list("reason")
         .annotate(total=Sum("count"))
         .values_list("reason", "total")

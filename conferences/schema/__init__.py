@@ -268,6 +268,12 @@ def parameters_by_name() -> Mapping[str, ParameterSpec]:
     return {spec.name: spec for spec in load_participant_schema()}
 
 
+@functools.cache
+def secret_parameters() -> frozenset[str]:
+    """The parameters whose values never reach a log, a page, an error or the database."""
+    return frozenset(spec.name for spec in load_participant_schema() if spec.secret)
+
+
 def parameter(name: str) -> ParameterSpec:
     """The spec of one parameter by its Twilio name; KeyError if there is none."""
     return parameters_by_name()[name]

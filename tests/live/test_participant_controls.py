@@ -257,7 +257,7 @@ def test_announcements_and_ending_reach_everyone_and_every_calls_timeline(
     final = roster_of(supervisor, conference)
     assert not final.live and final.now == []
     assert final.ended_by == "sam ended it from this page"
-    assert final.ended_why == "Ended through Twilio's API"
+    assert final.ended_why == "Ended from the app or the API"
     roster_url = reverse("conferences:conference-roster", args=[conference.pk])
     assert boss.get(roster_url, HTTP_HX_REQUEST="true").status_code == 286  # polling stops
     for caller in (alice, bob):

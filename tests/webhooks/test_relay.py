@@ -347,3 +347,24 @@ def test_pending_relays_left_by_a_broker_outage_are_sent_again(
 
     assert RelayDelivery.objects.get().status == RelayDeliveryStatus.DELIVERED
     assert len(hook.received) == 1
+
+
+class TestRecordingEventsAreRelayedAsChosen:
+    """Every recording event an operator can pick reaches their URL, and nothing else."""
+
+    PICKED = ["started", "paused", "resumed", "stopped", "failed"]
+
+    @pytest.mark.parametrize("status", PICKED)
+    def test_each_picked_recording_event_is_relayed(self, twilio, operator, status):
+        dial = relayed_dial(
+            operator, "recording", "https://hooks.example.com/r", events=self.PICKED
+        )
+        twilio.fixture(dial, "recording-in-progress", RecordingStatus=status)
+        twilio.fixture(dial, "recording-completed")
+        assert deliveries() == [(status, "pending")]
+
+    def test_completed_only_when_no_events_were_picked(self, twilio, operator):
+        dial = relayed_dial(operator, "recording", "https://hooks.example.com/r")
+        twilio.fixture(dial, "recording-in-progress", RecordingStatus="paused")
+        twilio.fixture(dial, "recording-completed")
+        assert deliveries() == [("completed", "pending")]

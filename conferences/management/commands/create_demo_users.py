@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from conferences.accounts import roles
+from conferences.accounts import role_groups, roles
 from conferences.models import User
 
 DEMO_USERS = (("operator", roles.OPERATOR, False), ("supervisor", roles.SUPERVISOR, True))
@@ -18,7 +18,7 @@ class Command(BaseCommand):
     help = "Create a demo operator and a demo supervisor when they don't exist yet."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        roles.sync_role_groups()
+        role_groups.sync_role_groups()
         for username, role, is_staff in DEMO_USERS:
             if User.objects.filter(username=username).exists():
                 self.stdout.write(f"  {username}: exists (password unchanged)")
