@@ -185,6 +185,16 @@ def schema_field(spec: ParameterSpec) -> forms.Field:
     return field
 
 
+def schema_problems(spec: ParameterSpec, value: str) -> list[str]:
+    """What the dial form says about this value of the parameter (empty when it is valid):
+    other ways in (invite lists, the API) check values by the same field."""
+    try:
+        schema_field(spec).clean(value)
+    except ValidationError as error:
+        return list(error.messages)
+    return []
+
+
 def _has_value(value: object) -> bool:
     return value not in (None, "", [], ())
 

@@ -16,9 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
-from conferences.core.sids import CALL_SID
 from conferences.dialing import presets
-from conferences.dialing.fields import normalise_phone_number
+from conferences.dialing.fields import normalise_phone_number, schema_problems
 from conferences.dialing.forms import DialForm
 from conferences.live import access as live_access
 from conferences.live import invite_list
@@ -28,6 +27,7 @@ from conferences.models import (
     Invitee,
     User,
 )
+from conferences.schema import parameter
 
 logger = logging.getLogger(__name__)
 
@@ -176,16 +176,15 @@ def _check_rows(rows: list[InviteRow], conference: Conference, user: Actor) -> N
 
 
 def _label_problems(label: str, taken: set[str]) -> list[str]:
-    """Twilio's label rules (16023-16026) plus room for redial suffixes and our own labels."""
+    """The schema's Label rule (as the dial form applies it), room for redial suffixes,
+    and the labels the app keeps for itself."""
     if not label:
         return []
     problems = []
     if len(label) > MAX_LABEL_LENGTH:
         problems.append(f"The label is longer than {MAX_LABEL_LENGTH} characters.")
-    if "/" in label:
-        problems.append("A label cannot contain “/”.")
-    if CALL_SID.fullmatch(label):
-        problems.append("A label cannot look like a call SID.")
+    else:
+        problems.extend(schema_problems(parameter("Label"), label))
     if label.startswith(GENERATED_LABEL_PREFIX):
         problems.append(f"Labels starting with “{GENERATED_LABEL_PREFIX}” are the app's own.")
     if label in taken:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from conferences.accounts.twilio_accounts import default_account
 from conferences.live import invite_import
 from conferences.models import Conference, DialPreset, DialRequest, Invitee, User
+from conferences.schema import parameter
 from tests.live.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -54,6 +55,7 @@ def test_each_bad_row_is_listed_with_its_reasons(room, operator):
             "+14155550105, Finn, taken",
             "+14155550106, Gus, invite-7",
             f"+14155550107, Hal, {'x' * 101}",
+            "+14155550108, Ida, a%2Fb",
         ]
     )
     preview = check(text, room, operator)
@@ -63,12 +65,15 @@ def test_each_bad_row_is_listed_with_its_reasons(room, operator):
     assert reasons[3] == ["No name."]
     assert reasons[4] == ["Same number as line 1."]
     assert reasons[5] == ["Already on the invite list (as Zoe)."]
-    assert reasons[6] == ["A label cannot contain “/”."]
-    assert reasons[7] == ["A label cannot look like a call SID."]
+    # The schema's Label rule, word for word as the dial form says it.
+    label_rule = parameter("Label").pattern_message
+    assert reasons[6] == [label_rule]
+    assert reasons[7] == [label_rule]
     assert reasons[8] == ["Same label as line 1."]
     assert reasons[9] == ["The label is already used in this conference."]
     assert reasons[10] == ["Labels starting with “invite-” are the app's own."]
     assert reasons[11] == ["The label is longer than 100 characters."]
+    assert reasons[12] == [label_rule]  # an encoded slash is a slash in Twilio's URL
     assert len(preview.good) == 1
 
 
