@@ -21,7 +21,7 @@ TEST_ENV := DATABASE_URL=postgres://postgres@127.0.0.1:5432/dashboard \
 help:
 	@echo "make run    - set up and start the dashboard (web, worker, callbacks, beat, sandbox)"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make lint   - ruff and mypy only"
+	@echo "make lint   - ruff, mypy and the import contracts (lint-imports)"
 	@echo "make fmt    - format the code"
 	@echo "make bench  - run the benchmarks"
 
@@ -49,6 +49,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 fmt: install
 	$(BIN)/ruff check --fix .

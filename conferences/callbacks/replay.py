@@ -99,7 +99,8 @@ class ReplayEvent:
 ATTEMPT = "attempt"
 
 
-def _int_param(value: str) -> int | None:
+def int_param(value: str) -> int | None:
+    """A whole number Twilio sent as text (None for anything else)."""
     try:
         return int(value.strip())
     except ValueError:
@@ -171,11 +172,11 @@ def _call_status_changes(state: ParticipantState, event: ReplayEvent) -> dict[st
     if status in FINAL_DIAL_STATUSES and changes.get("status", state.status) == status:
         if state.ended_at is None:
             changes["ended_at"] = event.moment
-            changes["call_duration_seconds"] = _int_param(event.param("CallDuration"))
-            changes["sip_response_code"] = _int_param(event.param("SipResponseCode"))
+            changes["call_duration_seconds"] = int_param(event.param("CallDuration"))
+            changes["sip_response_code"] = int_param(event.param("SipResponseCode"))
         if status != DialStatus.COMPLETED and not state.end_reason:
             changes["end_reason"] = str(status)
-        error_code = _int_param(event.param("ErrorCode"))
+        error_code = int_param(event.param("ErrorCode"))
         if error_code and state.error_code is None:
             changes["error_code"] = error_code
     return changes

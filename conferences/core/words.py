@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conferences.models import (
-    DialStatus,
-)
+from conferences.core.dial_states import DialStatus
 
 # --- Words for Twilio's codes -----------------------------------------------------------
 

@@ -9,6 +9,9 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.utils.datastructures import MultiValueDict
+from twilio.request_validator import RequestValidator
+
 # --- Webhook signatures (issue 8: the receiver in callbacks/views.py) ------------------
 
 
@@ -20,9 +23,6 @@ def validate_signature(
     `params` maps each name to all its values (empty for GET: they are in the URL). The
     SDK's RequestValidator also tries the URL with and without the default port.
     """
-    from django.utils.datastructures import MultiValueDict
-    from twilio.request_validator import RequestValidator
-
     # RequestValidator reads repeated names through getlist(), as on a Django QueryDict.
     multi = MultiValueDict({name: list(values) for name, values in params.items()})
     return bool(RequestValidator(token).validate(url, multi, signature))

@@ -19,7 +19,7 @@ from conferences.callbacks import meaning as callback_meaning
 from conferences.callbacks.replay import (
     ATTEMPT,
     ParticipantState,
-    _int_param,
+    int_param,
     next_state,
     replay_event_from_attempt,
     replay_event_from_callback,
@@ -151,7 +151,7 @@ def _callback_summary(event: CallbackEvent) -> str:
     if event.kind == CallbackKind.CALL_STATUS:
         meaning = callback_meaning.CALL_STATUSES.get(event.event)
         label = meaning.dial_status.label if meaning else f"unknown status {event.event!r}"
-        code = _int_param(event.param("SipResponseCode"))
+        code = int_param(event.param("SipResponseCode"))
         return f"Call: {label}" + (f" ({sip_words(code)})" if code and code != 200 else "")
     if event.kind == CallbackKind.CONFERENCE:
         reason = event.param("ReasonParticipantLeft")

@@ -21,7 +21,7 @@ from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
 from conferences.live import access as live_access
-from conferences.live import attendance
+from conferences.live import attendance, twilio_roster
 from conferences.live import roster as live_roster
 from conferences.live.access import live_timeout
 from conferences.models import (
@@ -190,7 +190,7 @@ def act_on_participant(
         entry = _record(audit_action, user, conference, dial, call_sid, detail, error)
         return ActionResult(False, f"Could not {verb} {who}: {explain(error, who)}.", entry)
     finally:
-        live_roster.forget_twilio_roster(conference)
+        twilio_roster.forget_twilio_roster(conference)
     entry = _record(audit_action, user, conference, dial, call_sid, detail, None)
     done = DONE_WORDS[command.action].format(who=who)
     return ActionResult(True, f"{done}: Twilio accepted it.", entry)

@@ -12,17 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from conferences.accounts import masking, twilio_accounts
+from conferences.accounts import masking
 from conferences.audit.trail import AuditAction
 from conferences.core.words import CONFERENCE_END_WORDS
-from conferences.gateway import client as gateway
-from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
-from conferences.live.access import Viewer, controls_for, live_timeout
+from conferences.live import twilio_roster
+from conferences.live.access import Viewer, controls_for
 from conferences.live.attendance import (
     PENDING_FOR,
     REMOVED_VIA_API,
@@ -52,7 +50,6 @@ logger = logging.getLogger(__name__)
 # No conference callback this long after one of our calls was answered: the conference's
 # callbacks go to whoever added its first participant, not to us.
 CALLBACKS_ELSEWHERE_AFTER = timedelta(seconds=3)
-TWILIO_ROSTER_CACHE_SECONDS = 1
 
 
 # --- The roster -----------------------------------------------------------------------
@@ -292,7 +289,10 @@ def roster(user: Viewer, conference: Conference) -> Roster:
     actions = _recent_actions(conference)
     twilio_now: dict[str, gateway_types.LiveParticipant] | None = None
     if polling:
-        twilio_now = _poll_twilio(conference, result)
+        polled = twilio_roster.poll(conference)
+        twilio_now = polled.participants
+        result.error = polled.error
+        result.live = result.live and not polled.ended
     readings = attendance_of(
         [d for d in dials if _dial_stage(d) == Stage.ENDED],
         dropped_within_seconds=controls.dropped_within_seconds,
@@ -341,41 +341,6 @@ def roster(user: Viewer, conference: Conference) -> Roster:
             entry.coaching_whom = names.get(entry.coaching_whom, entry.coaching_whom)
     _explain_end(result, names)
     return result
-
-
-def _twilio_roster_key(conference: Conference) -> str:
-    return f"live:twilio-roster:{conference.account_id}:{conference.sid}"
-
-
-def forget_twilio_roster(conference: Conference) -> None:
-    """After an action, the next roster shows Twilio's answer, not the list from before."""
-    cache.delete(_twilio_roster_key(conference))
-
-
-def _poll_twilio(
-    conference: Conference, result: Roster
-) -> dict[str, gateway_types.LiveParticipant] | None:
-    """Twilio's participant list now (and whether the conference still runs)."""
-    if not conference.sid:
-        return None
-    key = _twilio_roster_key(conference)
-    cached = cache.get(key)
-    if cached is not None:
-        found, participants = cached
-    else:
-        creds = twilio_accounts.credentials(conference.account)
-        try:
-            found = gateway.fetch_conference(creds, conference.sid, timeout=live_timeout())
-            participants = gateway.list_participants(creds, conference.sid, timeout=live_timeout())
-        except errors.GatewayError as error:
-            logger.warning("roster of %s not polled: %s", conference.pk, error.message)
-            result.error = f"Could not ask Twilio for the participant list: {error.message}"
-            return None
-        # Everyone watching this conference polls every 2 s: ask Twilio once for all of them.
-        cache.set(key, (found, participants), TWILIO_ROSTER_CACHE_SECONDS)
-    if found is not None and found.status == ConferenceStatus.COMPLETED:
-        result.live = False
-    return {participant.call_sid: participant for participant in participants}
 
 
 def _take_twilio_state(entry: RosterEntry, participant: gateway_types.LiveParticipant) -> None:

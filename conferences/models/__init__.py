@@ -3,6 +3,12 @@
 Everything is re-exported here, so `from conferences.models import DialRequest` is the one
 way to name a model, and migrations keep their `conferences.models.<name>` references."""
 
+from conferences.core.dial_states import (
+    DIAL_STATUS_RANK,
+    FINAL_DIAL_STATUSES,
+    DialStatus,
+    statuses_before,
+)
 from conferences.models.audit import AuditEntry
 from conferences.models.callbacks import (
     CallbackEvent,
@@ -15,14 +21,10 @@ from conferences.models.callbacks import (
 from conferences.models.conferences import Conference, ConferenceControls, ConferenceStatus
 from conferences.models.dials import (
     BEFORE_ANSWER_STATUSES,
-    DIAL_STATUS_RANK,
-    FINAL_DIAL_STATUSES,
     LIVE_DIAL_STATUSES,
     WAITING_FOR_WORKER_STATUSES,
     DialAttempt,
     DialRequest,
-    DialStatus,
-    statuses_before,
 )
 from conferences.models.invitees import BulkDialRun, Invitee, InviteeDial
 from conferences.models.presets import DialPreset
