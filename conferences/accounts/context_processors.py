@@ -1,3 +1,5 @@
+"""Template context every page needs: the viewer's role and what it may do."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest

@@ -1,3 +1,5 @@
+"""Each request in the viewer's own time zone (the one set on their user)."""
+
 from __future__ import annotations
 
 import zoneinfo

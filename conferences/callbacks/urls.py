@@ -1,4 +1,4 @@
-"""Twilio's callback URLs, /webhooks/twilio/<kind>/<dial id> (see callback_urls.py)."""
+"""Twilio's callback URLs, /webhooks/twilio/<kind>/<dial id> (see addresses.py)."""
 
 from __future__ import annotations
 
