@@ -40,17 +40,24 @@ ACTIONS: tuple[Action, ...] = (
         "Listen to the recordings of the calls they may see",
         frozenset({OPERATOR, SUPERVISOR}),
     ),
+    # A conference is run by whoever planned it or dialed into it first (its owner) and by
+    # the operators a supervisor added; dialing into it grants nothing.
     Action(
         "act_on_own_conference",
-        "Act on live participants of conferences they dialed into",
+        "Dial into, see and act on the conferences they run (own or were added to)",
         frozenset({OPERATOR, SUPERVISOR}),
     ),
     Action(
         "act_on_any_conference",
-        "Act on live participants of any conference",
+        "Dial into, see and act on any conference",
         frozenset({SUPERVISOR}),
     ),
     Action("end_conference", "End a conference for everyone", frozenset({SUPERVISOR})),
+    Action(
+        "add_conference_operators",
+        "Add operators to a conference, or take them off it",
+        frozenset({SUPERVISOR}),
+    ),
     Action("manage_own_presets", "Save their own dial presets", frozenset({OPERATOR, SUPERVISOR})),
     Action("manage_shared_presets", "Manage shared dial presets", frozenset({SUPERVISOR})),
     Action("view_webhook_health", "View webhook health", frozenset({SUPERVISOR})),

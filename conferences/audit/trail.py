@@ -37,6 +37,8 @@ class AuditAction:
     LISTEN_RECORDING = "listen-recording"
     PURGE = "purge"
     WEBHOOK_SELF_TEST = "webhook-self-test"
+    ADD_OPERATOR = "add-operator"
+    REMOVE_OPERATOR = "remove-operator"
 
     @classmethod
     def names(cls) -> list[str]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from conferences.accounts import twilio_accounts
+from conferences.accounts import conference_access, twilio_accounts
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.models import Conference, ConferenceStatus, DialRequest, TwilioAccount, User
@@ -19,14 +19,18 @@ RECENT_DIALS = 10
 API_CONFERENCES_CACHE_SECONDS = 30
 
 
-def open_conference_names(account: TwilioAccount) -> list[str]:
-    """Conferences an operator may join: ours that are open, and those the API lists."""
+def open_conference_names(account: TwilioAccount, user: User) -> list[str]:
+    """Conferences the user may dial into: open ones they may use, and those only Twilio
+    lists (started outside the app), never the name of one another operator runs."""
+    open_here = Conference.objects.filter(account=account).exclude(
+        status=ConferenceStatus.COMPLETED
+    )
     ours = list(
-        Conference.objects.filter(account=account)
-        .exclude(status=ConferenceStatus.COMPLETED)
+        open_here.filter(pk__in=conference_access.usable_conferences(user).values("pk"))
         .order_by("-created_at")
         .values_list("friendly_name", flat=True)[:50]
     )
+    taken = set(open_here.values_list("friendly_name", flat=True)) - set(ours)
     key = f"api-open-conferences:{account.account_sid}"
     listed: list[str] | None = cache.get(key)
     if listed is None:
@@ -43,7 +47,7 @@ def open_conference_names(account: TwilioAccount) -> list[str]:
             logger.warning("open conferences not listed: %s", error.message)
             listed = []
         cache.set(key, listed, API_CONFERENCES_CACHE_SECONDS)
-    return list(dict.fromkeys([*ours, *listed]))
+    return list(dict.fromkeys([*ours, *(name for name in listed if name not in taken)]))
 
 
 def recent_dials(operator: User) -> QuerySet[DialRequest]:

@@ -8,9 +8,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
-from conferences.accounts import twilio_accounts
+from conferences.accounts import conference_access, twilio_accounts
 from conferences.callbacks.addresses import CALLBACK_PARAMETERS, callback_url
 from conferences.core import crypto
 from conferences.core.sids import is_conference_sid
@@ -34,6 +34,10 @@ class LabelInUse(Exception):
     """The operator's label is already used by another dial in this conference."""
 
 
+class ConferenceRefused(Exception):
+    """The conference exists and is run by someone else: the user may not dial into it."""
+
+
 @dataclass(frozen=True)
 class DialSubmission:
     """What an operator asked for: the conference and the Create Participant body."""
@@ -43,22 +47,41 @@ class DialSubmission:
     sip_auth_password: str = field(default="", repr=False)
 
 
-def _conference_for(account: TwilioAccount, name_or_sid: str, operator: User) -> Conference:
-    """The open conference with this SID or friendly name, or a new one."""
-    open_conferences = Conference.objects.filter(account=account).exclude(
-        status=ConferenceStatus.COMPLETED
-    )
+def _hold_the_name(account: TwilioAccount, name: str) -> None:
+    """Serialise the choice of a conference by name (until the transaction ends): two
+    users naming a new conference at once must not both create it, nor both own it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"conference-name:{account.pk}:{name}"],
+        )
+
+
+def conference_for(account: TwilioAccount, name_or_sid: str, user: User) -> Conference:
+    """The conference with this SID, or the open one with this friendly name, or a new one
+    that the user owns; ConferenceRefused when it exists and the user may not use it.
+    Call inside a transaction."""
     if is_conference_sid(name_or_sid):
         found = Conference.objects.filter(account=account, sid=name_or_sid).first()
-        if found:
-            return found
-        return Conference.objects.create(
-            account=account, sid=name_or_sid, friendly_name=name_or_sid, created_by=operator
+        if found is None:
+            return Conference.objects.create(
+                account=account, sid=name_or_sid, friendly_name=name_or_sid, created_by=user
+            )
+    else:
+        _hold_the_name(account, name_or_sid)
+        found = (
+            Conference.objects.filter(account=account, friendly_name=name_or_sid)
+            .exclude(status=ConferenceStatus.COMPLETED)
+            .order_by("-created_at")
+            .first()
         )
-    found = open_conferences.filter(friendly_name=name_or_sid).order_by("-created_at").first()
-    return found or Conference.objects.create(
-        account=account, friendly_name=name_or_sid, created_by=operator
-    )
+        if found is None:
+            return Conference.objects.create(
+                account=account, friendly_name=name_or_sid, created_by=user
+            )
+    if not conference_access.may_use(user, found):
+        raise ConferenceRefused(conference_access.refusal(found))
+    return found
 
 
 def _as_list(value: str | Sequence[str] | None) -> list[str]:
@@ -122,7 +145,7 @@ def submit_dial(
     operator_params["Label"] = label
     try:
         with transaction.atomic():
-            conference = _conference_for(account, submission.conference.strip(), operator)
+            conference = conference_for(account, submission.conference.strip(), operator)
             dial = DialRequest.objects.create(
                 account=account,
                 conference=conference,

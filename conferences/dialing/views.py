@@ -51,7 +51,9 @@ def _context(request: HttpRequest, form: DialForm, **extra: Any) -> dict[str, An
     return {
         "form": form,
         "open_groups": _open_groups(form),
-        "conference_names": dial_selectors.open_conference_names(twilio_accounts.default_account()),
+        "conference_names": dial_selectors.open_conference_names(
+            twilio_accounts.default_account(), user
+        ),
         "recent_dials": dials,
         "recent_live": any(d.status not in FINAL_DIAL_STATUSES for d in dials),
         "presets": presets.presets_for(user),
@@ -108,6 +110,16 @@ def dial_submit(request: HtmxHttpRequest) -> HttpResponse:
             )
         except dial_submission.LabelInUse:
             form.add_error("label", "This label is already used in this conference.")
+        except dial_submission.ConferenceRefused as refused:
+            form.add_error("conference", str(refused))
+            audit.record(
+                audit.AuditAction.DIAL,
+                actor=request.user,
+                target_type="conference",
+                target_id=submission.conference,
+                outcome="refused",
+                detail={"reason": "run by another operator"},
+            )
         else:
             audit.record(audit.AuditAction.DIAL, actor=request.user, dial=dial_request)
             if not wants_fragment(request):

@@ -13,13 +13,12 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from conferences.accounts import roles
+from conferences.accounts import conference_access, roles
 from conferences.live.attendance import LIVE_DIAL_STATUSES
 from conferences.models import (
     Conference,
     ConferenceControls,
     ConferenceStatus,
-    DialRequest,
     User,
 )
 
@@ -37,27 +36,19 @@ def live_timeout() -> float:
 
 
 def visible_conferences(user: Viewer) -> QuerySet[Conference]:
-    """Supervisors see every conference; operators those they dialed into or planned."""
-    conferences = Conference.objects.select_related("account", "created_by")
+    """Supervisors see every conference; operators those they run (conference_access)."""
     if not roles.user_can(user, "view_own_calls"):
-        return conferences.none()
-    if roles.user_can(user, "view_all_calls"):
-        return conferences
-    dialed_into = DialRequest.objects.filter(operator_id=user.pk).values("conference_id")
-    return conferences.filter(Q(pk__in=dialed_into) | Q(created_by_id=user.pk))
-
-
-def is_own_conference(user: Viewer, conference: Conference) -> bool:
-    if not user.is_authenticated:
-        return False
-    return conference.created_by_id == user.pk or conference.dials.filter(operator=user).exists()
+        return Conference.objects.none()
+    return conference_access.usable_conferences(user).select_related("account", "created_by")
 
 
 def can_act(user: Viewer, conference: Conference) -> bool:
-    """Act on participants: any conference, or one the user dialed into (the role table)."""
-    if roles.user_can(user, "act_on_any_conference"):
-        return True
-    return roles.user_can(user, "act_on_own_conference") and is_own_conference(user, conference)
+    """Act on participants, announce, change settings: whoever may use the conference."""
+    return conference_access.may_use(user, conference)
+
+
+def can_add_operators(user: Viewer) -> bool:
+    return roles.user_can(user, "add_conference_operators")
 
 
 def can_end(user: Viewer, conference: Conference) -> bool:

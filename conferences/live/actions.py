@@ -17,6 +17,7 @@ from conferences.accounts import roles, twilio_accounts
 from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
 from conferences.core.sids import CALL_SID
+from conferences.dialing import submission as dial_submission
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
@@ -337,23 +338,10 @@ def open_conference(*, user: Actor, friendly_name: str) -> Conference:
     _require(allowed, "plan conferences")
     name = friendly_name.strip()
     account = twilio_accounts.default_account()
+    if not isinstance(user, User):
+        raise LiveActionRefused("Sign in to plan conferences.")
     with transaction.atomic():
-        existing = (
-            Conference.objects.select_for_update()
-            .filter(account=account, friendly_name=name)
-            .exclude(status=ConferenceStatus.COMPLETED)
-            .order_by("-created_at")
-            .first()
-        )
-        if existing is not None:
-            if not live_access.visible_conferences(user).filter(pk=existing.pk).exists():
-                raise LiveActionRefused(
-                    f"A conference named “{name}” is already running; ask a supervisor to "
-                    "add you, or choose another name."
-                )
-            return existing
-        return Conference.objects.create(
-            account=account,
-            friendly_name=name,
-            created_by=user if isinstance(user, User) else None,
-        )
+        try:
+            return dial_submission.conference_for(account, name, user)
+        except dial_submission.ConferenceRefused as refused:
+            raise LiveActionRefused(str(refused)) from refused

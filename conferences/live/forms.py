@@ -1,4 +1,5 @@
-"""The live pages' forms: plan, participant actions, announce, settings, invite import, dial all."""
+"""The live pages' forms: plan, participant actions, announce, settings, invite import,
+dial all, and adding an operator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from django import forms
 from django.core.validators import MaxValueValidator, RegexValidator
 
 from conferences.live import actions as live_actions
-from conferences.models import ConferenceControls
+from conferences.live import operators as live_operators
+from conferences.models import Conference, ConferenceControls, User
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 
@@ -137,3 +139,18 @@ class DialAllForm(forms.Form):
 
 class RedialForm(forms.Form):
     after_dial = forms.IntegerField(required=False, min_value=1)
+
+
+class AddOperatorForm(forms.Form):
+    operator = forms.ModelChoiceField(
+        queryset=User.objects.none(),
+        label="Add an operator",
+        empty_label="Choose an operator",
+        error_messages={"invalid_choice": "Choose one of the operators listed."},
+    )
+
+    def __init__(self, *args: Any, conference: Conference, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["operator"]
+        assert isinstance(field, forms.ModelChoiceField)  # noqa: S101 -- declared above
+        field.queryset = live_operators.addable_operators(conference)

@@ -117,13 +117,17 @@ def dial_invitee(
         caller_id = caller_id or (last.from_number if last else "") or _default_caller(conference)
         attempt = invitee.dial_count + 1
         params, note = _dial_params(operator, invitee, attempt, caller_id)
-        dial = dial_submission.submit_dial(
-            operator=operator,
-            submission=dial_submission.DialSubmission(
-                conference.sid or conference.friendly_name, params
-            ),
-            account=conference.account,
-        )
+        try:
+            dial = dial_submission.submit_dial(
+                operator=operator,
+                submission=dial_submission.DialSubmission(
+                    conference.sid or conference.friendly_name, params
+                ),
+                account=conference.account,
+            )
+        except dial_submission.ConferenceRefused as refused:
+            # The operator was taken off the conference since (an automatic redial too).
+            raise LiveActionRefused(str(refused)) from refused
         if dial.conference_id != conference.pk:
             raise LiveActionRefused(
                 f"Another open conference is also named “{conference.friendly_name}”."

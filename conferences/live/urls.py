@@ -62,4 +62,14 @@ urlpatterns: list[URLPattern] = [
         live_views.bulk_run_cancel,
         name="bulk-run-cancel",
     ),
+    path(
+        "conferences/<int:pk>/operators/",
+        live_views.conference_operator_add,
+        name="conference-operator-add",
+    ),
+    path(
+        "conferences/<int:pk>/operators/<int:user_id>/remove/",
+        live_views.conference_operator_remove,
+        name="conference-operator-remove",
+    ),
 ]

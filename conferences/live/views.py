@@ -17,8 +17,10 @@ from conferences.core.htmx import render_page, wants_fragment
 from conferences.live import access as live_access
 from conferences.live import actions as live_actions
 from conferences.live import invite_dialing, invite_import, invite_list
+from conferences.live import operators as live_operators
 from conferences.live import roster as live_roster
 from conferences.live.forms import (
+    AddOperatorForm,
     AnnounceForm,
     ControlsForm,
     DialAllForm,
@@ -86,6 +88,14 @@ class LivePage:
         return live_access.can_dial_invitee(self.user, self.conference)
 
     @cached_property
+    def run_by(self) -> live_operators.RunBy:
+        return live_operators.run_by(self.conference)
+
+    @cached_property
+    def can_add_operators(self) -> bool:
+        return live_access.can_add_operators(self.user)
+
+    @cached_property
     def caller_ids(self) -> list[str]:
         return invite_list.caller_ids(self.conference)
 
@@ -108,6 +118,7 @@ def _render(
         "controls_form": ControlsForm(instance=live_access.controls_for(conference)),
         "import_form": InviteImportForm(),
         "dial_all_form": DialAllForm(caller_ids=page.caller_ids),
+        "operator_form": AddOperatorForm(conference=conference),
         **extra,
     }
     return render_page(request, PAGE, context, fragment=fragment, status=status)
@@ -381,3 +392,35 @@ def invitee_remove(request: HttpRequest, pk: int, invitee_id: int) -> HttpRespon
         return _answer(request, conference, str(refused), ok=False, refresh=("invitees",))
     message = f"{invitee.name} is off the list."
     return _answer(request, conference, message, ok=True, refresh=("invitees", "dial-all"))
+
+
+@require_POST
+@permission_required("conferences.add_conference_operators", raise_exception=True)
+def conference_operator_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """A supervisor adds an operator to a conference someone else runs."""
+    conference = _conference(request, pk)
+    form = AddOperatorForm(request.POST, conference=conference)
+    if not form.is_valid():
+        return _invalid(request, conference, "operators", operator_form=form)
+    operator = form.cleaned_data["operator"]
+    try:
+        live_operators.add_operator(user=_user(request), conference=conference, operator=operator)
+    except live_actions.LiveActionRefused as refused:
+        return _answer(request, conference, str(refused), ok=False, refresh=("operators",))
+    message = f"{operator} now runs {conference.friendly_name} too."
+    return _answer(request, conference, message, ok=True, refresh=("operators",))
+
+
+@require_POST
+@permission_required("conferences.add_conference_operators", raise_exception=True)
+def conference_operator_remove(request: HttpRequest, pk: int, user_id: int) -> HttpResponse:
+    """A supervisor takes an added operator off the conference."""
+    conference = _conference(request, pk)
+    try:
+        name = live_operators.remove_operator(
+            user=_user(request), conference=conference, operator_id=user_id
+        )
+    except live_actions.LiveActionRefused as refused:
+        return _answer(request, conference, str(refused), ok=False, refresh=("operators",))
+    message = f"{name} no longer runs {conference.friendly_name}."
+    return _answer(request, conference, message, ok=True, refresh=("operators",))

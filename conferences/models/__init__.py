@@ -18,7 +18,12 @@ from conferences.models.callbacks import (
     WebhookRejection,
     WebhookRejectionReason,
 )
-from conferences.models.conferences import Conference, ConferenceControls, ConferenceStatus
+from conferences.models.conferences import (
+    Conference,
+    ConferenceControls,
+    ConferenceOperator,
+    ConferenceStatus,
+)
 from conferences.models.dials import (
     BEFORE_ANSWER_STATUSES,
     LIVE_DIAL_STATUSES,
@@ -46,6 +51,7 @@ __all__ = [
     "CallbackTallyMeasure",
     "Conference",
     "ConferenceControls",
+    "ConferenceOperator",
     "ConferenceStatus",
     "DialAttempt",
     "DialPreset",

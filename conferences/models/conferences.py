@@ -1,4 +1,4 @@
-"""Conferences and the controls an owner sets for each one."""
+"""Conferences, the operators added to them, and the controls an owner sets for each."""
 
 from __future__ import annotations
 
@@ -50,6 +50,28 @@ class Conference(models.Model):
 
     def __str__(self) -> str:
         return self.friendly_name
+
+
+class ConferenceOperator(models.Model):
+    """An operator a supervisor added to a conference someone else runs: the only way,
+    besides planning or first dialing it, that an operator may use a conference."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="operators")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="conferences_added_to"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "user"], name="one_grant_per_operator")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.conference}"
 
 
 # --- Live conferences: controls, invite lists and bulk dialing (issue 11) -------------

@@ -1,6 +1,7 @@
 """Who may act on which conference, per the action x role table: operators on conferences
-they dialed into (act_on_own_conference), supervisors on all (act_on_any_conference), only
-supervisors end one (end_conference). Checked in the services, not only on the page."""
+they run, that is own or were added to by a supervisor (act_on_own_conference), supervisors
+on all (act_on_any_conference), only supervisors end one (end_conference). Dialing into a
+conference grants nothing. Checked in the services, not only on the page."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ CALL = "CA" + "5" * 32
 
 @pytest.fixture
 def room(operator: User, sandbox, settings) -> Conference:
-    """A conference the operator dialed into; Twilio (the sandbox) does not know its SID."""
+    """A conference the operator runs and dialed into; Twilio (the sandbox) does not know
+    its SID."""
     settings.TWILIO_API_BASE_URL = sandbox.url
     conference = Conference.objects.create(
-        account=default_account(), friendly_name="standup", sid="CF" + "e" * 32
+        account=default_account(), friendly_name="standup", sid="CF" + "e" * 32, created_by=operator
     )
     DialRequest.objects.create(
         account=conference.account,
@@ -53,7 +55,7 @@ def test_the_role_table_gives_operators_their_own_conferences_and_supervisors_al
     assert table["end_conference"] == {roles.SUPERVISOR}
 
 
-def test_an_operator_acts_on_a_conference_they_dialed_into(room, operator):
+def test_an_operator_acts_on_a_conference_they_run(room, operator):
     answer = mute(operator, room)
     assert answer.status_code == 200
     # It reached Twilio, which does not know this conference: said in words.
