@@ -33,6 +33,8 @@ from conferences.models import BulkDialRun, Conference, Invitee, User
 
 PAGE = "conferences/live/detail.html"
 LIST_PAGE = "conferences/live/list.html"
+# Out of band: empties the status line wherever the main answer is swapped.
+CLEARED_STATUS_LINE = b'<div id="live-status" hx-swap-oob="innerHTML"></div>'
 
 
 def _user(request: HttpRequest) -> User:
@@ -158,6 +160,8 @@ def _invalid(
     if wants_fragment(request):
         retarget(response, f"#{fragment}")
         reswap(response, "outerHTML")
+        # An earlier action's "saved" must not stand beside these errors.
+        response.content += CLEARED_STATUS_LINE
     return response
 
 
