@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import ConsoleMessage, Page
 
-from conferences.accounts import role_groups, roles
+from conferences.accounts import roles
 from conferences.models import User
+from tests.support.artifacts import ARTIFACTS
 
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", "test-artifacts")).resolve()
+# Every test hashes passwords with MD5: the real hasher costs ~0.5 s a password, and most
+# tests make users. (tests/journey overrides it: its app runs in processes of its own.)
+from tests.support.fixtures import fast_password_hashing  # noqa: F401
+from tests.support.users import make_user
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -53,19 +55,6 @@ def artifacts_dir(request: pytest.FixtureRequest) -> Path:
     path = ARTIFACTS / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-PASSWORD = "correct horse battery staple 42"
-
-
-def make_user(username: str, role: str | None, *, is_staff: bool = False, **extra: Any) -> User:
-    role_groups.sync_role_groups()
-    user = User.objects.create_user(
-        username=username, password=PASSWORD, is_staff=is_staff, **extra
-    )
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture

@@ -4,16 +4,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conferences.models import DialRequest
-from tests.conftest import PASSWORD
+from tests.support.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_operator_expands_groups_fixes_an_error_in_place_and_dials(

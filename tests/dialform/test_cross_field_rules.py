@@ -6,8 +6,7 @@ import pytest
 
 from conferences.dialing.forms import DialForm
 from conferences.schema import load_participant_schema, parameter
-
-from .conftest import BYOC_SID, CALL_SID, SIP_TO, minimal_data, sample_value
+from tests.dialform.helpers import BYOC_SID, CALL_SID, SIP_TO, minimal_data, sample_value
 
 
 def _errors(**data):

@@ -8,8 +8,7 @@ import pytest
 
 from conferences.dialing.forms import DialForm
 from conferences.schema import load_participant_schema, parameter
-
-from .conftest import CALL_SID, data_with, minimal_data, sample_value, satisfying
+from tests.dialform.helpers import CALL_SID, data_with, minimal_data, sample_value, satisfying
 
 
 def _errors_for(name: str, value: Any) -> list[str]:

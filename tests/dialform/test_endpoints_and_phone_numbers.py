@@ -8,8 +8,7 @@ from django.test import override_settings
 
 from conferences.dialing.fields import normalise_phone_number
 from conferences.dialing.forms import DialForm
-
-from .conftest import PHONE_FROM, SIP_TO, minimal_data
+from tests.dialform.helpers import PHONE_FROM, SIP_TO, minimal_data
 
 
 def _cleaned(**data):

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from conferences.dialing.forms import DialForm
 from conferences.schema import GROUPS
-
-from .conftest import minimal_data
+from tests.dialform.helpers import minimal_data
 
 
 def test_groups_come_in_page_order_with_every_field_exactly_once():

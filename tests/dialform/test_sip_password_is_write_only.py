@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.template import Context, Template
 
 from conferences.dialing.forms import DialForm
-
-from .conftest import SIP_TO, minimal_data
+from tests.dialform.helpers import SIP_TO, minimal_data
 
 PASSWORD = "Tr0ub4dor&3-unique"
 

@@ -7,8 +7,7 @@ import pytest
 
 from conferences.dialing.forms import DialForm
 from conferences.schema import load_participant_schema, secret_parameters
-
-from .conftest import SIP_TO, minimal_data
+from tests.dialform.helpers import SIP_TO, minimal_data
 
 
 def _params(**data):

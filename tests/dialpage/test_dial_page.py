@@ -12,7 +12,7 @@ from django.urls import reverse
 from conferences.core.redis_connection import redis_client
 from conferences.models import AuditEntry, DialPreset, DialRequest, DialStatus
 from conferences.schema import load_participant_schema
-from tests.conftest import make_user
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

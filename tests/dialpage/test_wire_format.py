@@ -9,7 +9,8 @@ from conferences.accounts import twilio_accounts
 from conferences.gateway import client as gateway
 from conferences.gateway import types as gateway_types
 from conferences.models import DialRequest, RelayAllowedHost
-from tests.pipeline.conftest import wait_for
+from tests.support.sandbox import running_sandbox
+from tests.support.waiting import wait_for
 from twilio_sandbox import Sandbox
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +18,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def sandbox():
-    box = Sandbox(host="127.0.0.1", port=0, speed=50.0, seed=3).start()
-    yield box
-    box.stop()
+    with running_sandbox(speed=50.0, seed=3) as box:
+        yield box
 
 
 def _sent_through_gateway(dial: DialRequest, sandbox: Sandbox) -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from conferences.accounts import roles
-from tests.conftest import PASSWORD
+from tests.support.users import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

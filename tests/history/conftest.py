@@ -1,17 +1,6 @@
-"""Fixtures for the history tests; the sandbox, workers and browser checks come from the
-pipeline and browser areas."""
+"""Fixtures for the history tests: the sandbox and workers as the pipeline tests start
+them (browser checks come from the root conftest)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from tests.browser.conftest import browser_problems  # noqa: F401 -- fixtures used here too
-from tests.pipeline.conftest import sandbox, workers  # noqa: F401
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # Each test creates users; the real hasher costs ~0.5 s per password.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+from tests.support.fixtures import sandbox, workers  # noqa: F401 -- registered for this folder

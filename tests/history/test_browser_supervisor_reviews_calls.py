@@ -14,8 +14,8 @@ from playwright.sync_api import Page, expect
 
 from conferences.models import DialStatus
 from tests.history.helpers import make_dial
-from tests.pipeline.conftest import wait_for
-from tests.pipeline.helpers import CALLER_ID, dial, refreshed
+from tests.support.dialing import CALLER_ID, dial, refreshed
+from tests.support.waiting import wait_for
 
 pytestmark = [
     pytest.mark.browser,

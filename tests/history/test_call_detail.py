@@ -11,8 +11,8 @@ from conferences.dialing.submission import DialSubmission, submit_dial
 from conferences.history import story as dial_stories
 from conferences.models import CallbackEvent, DialAttempt, DialRequest, DialStatus
 from tests.history.helpers import make_dial
-from tests.webhooks.helpers import TwilioSender
-from tests.webhooks.helpers import make_dial as make_webhook_dial
+from tests.support.callbacks import TwilioSender
+from tests.support.callbacks import make_dial as make_webhook_dial
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from conferences.accounts import roles, twilio_accounts
 from conferences.audit.trail import AuditAction
 from conferences.history import export
 from conferences.models import AuditEntry, DialAttempt, DialRequest, DialStatus
-from tests.conftest import make_user
 from tests.history.helpers import conference, make_dial
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

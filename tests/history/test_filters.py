@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from conferences.accounts import roles
 from conferences.models import DialStatus
-from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,8 @@ from conferences.core import words
 from conferences.history import filters as history_filters
 from conferences.history import views as history_views
 from conferences.models import DialStatus, User
-from tests.conftest import make_user
 from tests.history.helpers import make_dial
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ from conferences.accounts import roles
 from conferences.history import filters as history_filters
 from conferences.history import overview as overview_numbers
 from conferences.models import DialStatus
-from tests.conftest import make_user
 from tests.history.helpers import make_dial
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 from conferences.accounts import roles
 from conferences.history import filters as history_filters
 from conferences.history import rows as history_rows
-from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

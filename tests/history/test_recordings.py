@@ -15,8 +15,8 @@ from django.urls import reverse
 from conferences.accounts import roles, twilio_accounts
 from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry
-from tests.conftest import make_user
 from tests.history.helpers import make_dial
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from conferences.callbacks.replay import ParticipantState
 from conferences.history import story as dial_stories
 from conferences.models import DialRequest
-from tests.webhooks.helpers import TwilioSender, make_dial
+from tests.support.callbacks import TwilioSender, make_dial
 
 pytestmark = pytest.mark.django_db
 

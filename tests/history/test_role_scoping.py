@@ -9,8 +9,8 @@ from django.urls import reverse
 from conferences.accounts import roles
 from conferences.history import filters as history_filters
 from conferences.models import DialStatus
-from tests.conftest import make_user
 from tests.history.helpers import make_dial, row_ids
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,15 +17,17 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from tests.support.network import free_port
+
 BASE = Path(__file__).resolve().parents[2]
 # What `make run` starts when no Twilio account is configured (scripts/run).
 PROCESSES = ("web", "worker", "callbacks", "beat", "sandbox")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(autouse=True)
+def fast_password_hashing() -> None:
+    """Keeps Django's real hashers here (this replaces the root conftest's MD5 one): the app
+    under test runs in processes of its own, which could not check an MD5 password."""
 
 
 def answers(url: str) -> bool:

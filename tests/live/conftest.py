@@ -1,6 +1,6 @@
 """Fixtures for the live conference pages.
 
-The sandbox and the Celery workers (tests/pipeline/conftest.py) start once for this
+The sandbox and the Celery workers (tests/support/workers.py) start once for this
 package here, not once per test: each start costs seconds, and the tests share them
 safely (every test gets the sandbox reset, its own database rows and fresh pacing). They
 stop before pytest runs a test of another package, so no other area's test ever meets
@@ -14,30 +14,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import connection
 
-from tests.browser.conftest import browser_problems
-from tests.conftest import ARTIFACTS
-from tests.pipeline.conftest import Workers, wait_for
-from tests.worker_env import celery_worker_env
+from tests.support.artifacts import ARTIFACTS
+from tests.support.sandbox import running_sandbox
+from tests.support.waiting import wait_for
+from tests.support.workers import Workers, worker_pool
 from twilio_sandbox import Faults, Sandbox
-
-__all__ = ["browser_problems", "wait_for"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The user fixtures hash a password per test; the real hasher costs ~0.5 s.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="package")
 def package_sandbox() -> Iterator[Sandbox]:
-    box = Sandbox(host="127.0.0.1", port=0, speed=50.0, seed=7)
-    box.start()
-    yield box
-    box.stop()
+    with running_sandbox(speed=50.0, seed=7) as box:
+        yield box
 
 
 @pytest.fixture
@@ -61,19 +50,16 @@ def package_workers(
         db = connection.settings_dict
     client = redis_client()
     client.flushdb()
-    env = celery_worker_env(
-        db,
-        redis_url=django_settings.REDIS_URL,
-        queue=django_settings.CELERY_TASK_DEFAULT_QUEUE,
-        public_base_url=live_server.url,
-        twilio_api_base_url=package_sandbox.url,
-    )
     log_dir = ARTIFACTS / "live-workers"
     log_dir.mkdir(parents=True, exist_ok=True)
-    pool = Workers(env, log_dir)
-    pool.start(concurrency=3, name="live-a")
-    yield pool
-    pool.stop_all()
+    with worker_pool(
+        db,
+        public_base_url=live_server.url,
+        twilio_api_base_url=package_sandbox.url,
+        log_dir=log_dir,
+    ) as pool:
+        pool.start(concurrency=3, name="live-a")
+        yield pool
     client.flushdb()
 
 

@@ -10,15 +10,13 @@ from django.urls import reverse
 from conferences.accounts.twilio_accounts import default_account
 from conferences.live import roster as live_roster
 from conferences.models import Conference, DialRequest, DialStatus, TwilioAccount, User
-from tests.pipeline.conftest import wait_for
-from tests.pipeline.helpers import CALLER_ID, dial, refreshed
+from tests.support.dialing import dial, refreshed
+from tests.support.waiting import wait_for
 
 STAYS = "+15005550006"  # answers and stays until removed or the conference ends
 BUSY = "+15005550010"
 NO_ANSWER = "+15005550011"
 MACHINE = "+15005550022"  # machine_end_beep; Enable reports machine_start
-
-__all__ = ["BUSY", "CALLER_ID", "MACHINE", "NO_ANSWER", "STAYS", "refreshed"]
 
 
 def fast_account(calls_per_second: float = 50.0) -> TwilioAccount:

@@ -20,8 +20,9 @@ from conferences.models import (
     Invitee,
     InviteeDial,
 )
-from tests.live.conftest import wait_for
-from tests.live.helpers import BUSY, CALLER_ID, MACHINE, NO_ANSWER, STAYS, client_for, fast_account
+from tests.live.helpers import BUSY, MACHINE, NO_ANSWER, STAYS, client_for, fast_account
+from tests.support.dialing import CALLER_ID
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]
 

@@ -26,8 +26,8 @@ from conferences.models import (
     DialStatus,
     User,
 )
-from tests.conftest import make_user
 from tests.live.helpers import client_for
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

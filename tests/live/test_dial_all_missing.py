@@ -21,9 +21,9 @@ from conferences.models import (
     DialStatus,
     InviteeDial,
 )
-from tests.live.conftest import wait_for
-from tests.live.helpers import CALLER_ID, client_for, fast_account
-from tests.pipeline.helpers import creates, participants_in
+from tests.live.helpers import client_for, fast_account
+from tests.support.dialing import CALLER_ID, creates, participants_in
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]
 

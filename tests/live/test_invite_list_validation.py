@@ -151,7 +151,7 @@ def test_an_uploaded_csv_file_is_checked_like_pasted_text(room, operator):
 def test_supervisors_see_numbers_others_added_but_operators_see_them_masked(
     room, operator, supervisor
 ):
-    from tests.conftest import make_user
+    from tests.support.users import make_user
 
     other = make_user("otto", "operator")
     Invitee.objects.create(conference=room, number="+14155550177", name="Alice", added_by=other)

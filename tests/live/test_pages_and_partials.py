@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from conferences.accounts.twilio_accounts import default_account
 from conferences.models import Conference, ConferenceStatus, DialRequest, DialStatus, Invitee, User
-from tests.conftest import make_user
 from tests.live.helpers import client_for
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -13,20 +13,19 @@ from conferences.live import actions as live_actions
 from conferences.live.attendance import Attendance
 from conferences.live.roster import Stage
 from conferences.models import AuditEntry, ConferenceStatus, DialStatus
-from tests.live.conftest import wait_for
 from tests.live.helpers import (
     STAYS,
     act,
     client_for,
-    dial,
     entry_of,
     fast_account,
     joined,
-    refreshed,
     roster_html,
     roster_of,
     started,
 )
+from tests.support.dialing import dial, refreshed
+from tests.support.waiting import wait_for
 from twilio_sandbox import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]

@@ -14,8 +14,8 @@ from conferences.accounts.twilio_accounts import default_account
 from conferences.live import actions as live_actions
 from conferences.live import invite_dialing, invite_import
 from conferences.models import Conference, DialRequest, DialStatus, Invitee, User
-from tests.conftest import make_user
 from tests.live.helpers import client_for
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

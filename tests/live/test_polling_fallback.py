@@ -10,18 +10,9 @@ from twilio.rest import Client as TwilioClient
 
 from conferences.live.roster import Stage
 from conferences.models import AuditEntry, CallbackEvent, CallbackKind, Conference, DialStatus
-from tests.live.conftest import wait_for
-from tests.live.helpers import (
-    CALLER_ID,
-    STAYS,
-    act,
-    client_for,
-    fast_account,
-    joined,
-    refreshed,
-    roster_of,
-)
-from tests.pipeline.helpers import dial
+from tests.live.helpers import STAYS, act, client_for, fast_account, joined, roster_of
+from tests.support.dialing import CALLER_ID, dial, refreshed
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("live")]
 

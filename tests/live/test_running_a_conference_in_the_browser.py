@@ -8,8 +8,8 @@ from playwright.sync_api import Page, expect
 
 from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, Invitee
-from tests.conftest import PASSWORD
 from tests.live.helpers import fast_account
+from tests.support.users import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import socket
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,24 +14,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
-from twilio.rest import Client
 
+from tests.support.sandbox import sandbox_client
 from twilio_sandbox import Sandbox
-
-
-def free_port() -> int:
-    """A port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def sandbox_call_status(sandbox: Sandbox, call_sid: str) -> str:
     """The call's status as the sandbox's Calls API tells it."""
-    client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
-    client.api.base_url = sandbox.url
-    return str(client.calls(call_sid).fetch().status)
+    return str(sandbox_client(sandbox).calls(call_sid).fetch().status)
 
 
 def replay(entry: Mapping[str, Any]) -> int:

@@ -18,7 +18,7 @@ from conferences.models import (
     RelayDeliveryStatus,
     User,
 )
-from tests.webhooks.helpers import TwilioSender, make_dial, payload_for
+from tests.support.callbacks import TwilioSender, make_dial, payload_for
 
 LAG_SECONDS = 2
 

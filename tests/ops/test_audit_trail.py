@@ -14,8 +14,8 @@ from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, DialRequest
 from conferences.operations import retention
-from tests.conftest import make_user
-from tests.webhooks.helpers import make_dial
+from tests.support.callbacks import make_dial
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from conferences.models import DialRequest, DialStatus
 from conferences.operations import heartbeat
 from tests.ops.scenario import play_known_hour
-from tests.webhooks.helpers import TwilioSender, make_dial, payload_for
+from tests.support.callbacks import TwilioSender, make_dial, payload_for
 
 pytestmark = pytest.mark.django_db
 

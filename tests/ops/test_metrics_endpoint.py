@@ -12,7 +12,7 @@ from conferences.operations import heartbeat
 from conferences.operations.queues import celery_queue_keys
 from tests.ops.helpers import parse_prometheus, sample
 from tests.ops.scenario import LAG_SECONDS, play_known_hour
-from tests.webhooks.helpers import make_dial
+from tests.support.callbacks import make_dial
 
 pytestmark = pytest.mark.django_db
 

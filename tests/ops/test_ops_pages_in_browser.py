@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 
 from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
-from tests.conftest import PASSWORD
-from tests.webhooks.helpers import make_dial
+from tests.support.callbacks import make_dial
+from tests.support.users import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

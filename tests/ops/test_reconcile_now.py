@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry, CallbackEvent, DialStatus
-from tests.webhooks.helpers import make_dial
+from tests.support.callbacks import make_dial
 
 pytestmark = pytest.mark.django_db
 

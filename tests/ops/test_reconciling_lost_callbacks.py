@@ -25,8 +25,8 @@ from conferences.models import (
 )
 from conferences.operations import tasks as ops_tasks
 from tests.ops.helpers import replay, sandbox_call_status
-from tests.pipeline.conftest import wait_for
-from tests.pipeline.helpers import dial, refreshed
+from tests.support.dialing import dial, refreshed
+from tests.support.waiting import wait_for
 from twilio_sandbox.faults import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]

@@ -30,7 +30,7 @@ from conferences.models import (
 from conferences.operations import retention
 from conferences.operations import tasks as ops_tasks
 from tests.ops.helpers import FakeRecordings, serving
-from tests.webhooks.helpers import FIXTURE_LABEL, TwilioSender, make_dial
+from tests.support.callbacks import FIXTURE_LABEL, TwilioSender, make_dial
 
 pytestmark = pytest.mark.django_db
 

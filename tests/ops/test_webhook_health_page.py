@@ -11,7 +11,7 @@ from django.utils import timezone
 from conferences.models import CallbackEvent, DialRequest, DialStatus
 from conferences.operations import webhook_health as webhook_health_reads
 from tests.ops.scenario import play_known_hour
-from tests.webhooks.helpers import make_dial
+from tests.support.callbacks import make_dial
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_operators_may_not_open_it(client, operator):
 
 def test_a_broken_signature_setting_is_a_problem_in_words(client, operator, redis_db):
     dial = make_dial(operator)
-    from tests.webhooks.helpers import TwilioSender, payload_for
+    from tests.support.callbacks import TwilioSender, payload_for
 
     twilio = TwilioSender(client)
     for sequence in range(3):

@@ -9,7 +9,8 @@ from django.urls import reverse
 from conferences.audit.trail import AuditAction
 from conferences.models import AuditEntry
 from conferences.operations import self_test
-from tests.ops.helpers import ReverseProxy, free_port, serving
+from tests.ops.helpers import ReverseProxy, serving
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,16 +8,9 @@ from kombu.exceptions import OperationalError
 
 from conferences.dialing import sweeper
 from conferences.models import DialAttempt, DialStatus, TwilioAccount
-from tests.pipeline.conftest import wait_for
-from tests.pipeline.helpers import (
-    ALWAYS_ANSWERS,
-    INVALID_TO,
-    arrival,
-    creates,
-    dial,
-    participants_in,
-    refreshed,
-)
+from tests.pipeline.helpers import ALWAYS_ANSWERS, INVALID_TO, arrival
+from tests.support.dialing import creates, dial, participants_in, refreshed
+from tests.support.waiting import wait_for
 from twilio_sandbox.faults import Faults
 
 pytestmark = [pytest.mark.pipeline, pytest.mark.xdist_group("pipeline")]

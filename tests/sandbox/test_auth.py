@@ -6,7 +6,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ACCOUNT_SID,
     API_KEY_SECRET,
     API_KEY_SID,

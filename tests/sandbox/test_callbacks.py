@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import socket
 
-from tests.sandbox.conftest import ACCOUNT_SID, FROM, Receiver, wait_for
+from tests.sandbox.helpers import ACCOUNT_SID, FROM, Receiver
+from tests.support.waiting import wait_for
 from twilio_sandbox import Sandbox
 
 RFC2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
@@ -183,14 +184,18 @@ def test_failed_deliveries_are_journaled_and_the_sandbox_carries_on(
     (refused_entry,) = wait_for(
         lambda: [
             c for c in sandbox.callbacks(call_sid=refused.call_sid) if c["status"] != "pending"
-        ]
+        ],
+        timeout=10,
+        interval=0.01,
     )
     assert refused_entry["status"] == "failed"
     assert "Connection" in refused_entry["error"] or "refused" in refused_entry["error"].lower()
     (erroring_entry,) = wait_for(
         lambda: [
             c for c in sandbox.callbacks(call_sid=erroring.call_sid) if c["status"] != "pending"
-        ]
+        ],
+        timeout=10,
+        interval=0.01,
     )
     assert erroring_entry["status"] == "failed"
     assert erroring_entry["response_status"] == 500

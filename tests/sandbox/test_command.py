@@ -12,7 +12,7 @@ from pathlib import Path
 
 from twilio.rest import Client
 
-from tests.sandbox.conftest import wait_for
+from tests.support.waiting import wait_for
 
 BASE = Path(__file__).resolve().parents[2]
 SID = "AC" + "d" * 32
@@ -58,6 +58,7 @@ def test_command_serves_logs_safely_and_stops_on_sigterm() -> None:
         started = wait_for(
             lambda: next((m for line in lines if (m := re.search(r"http://[\d.:]+", line))), None),
             timeout=30,
+            interval=0.01,
         )
         client = Client(f"SK{'f' * 32}", "key-secret", account_sid=SID)
         client.api.base_url = started.group(0)
@@ -69,7 +70,9 @@ def test_command_serves_logs_safely_and_stops_on_sigterm() -> None:
         )
         faults = client.http_client.request("GET", f"{started.group(0)}/_sandbox/faults").text
         assert '"cps": 50.0' in faults and '"label_prefix": "lost-"' in faults
-        wait_for(lambda: any("Participants.json" in line for line in lines))
+        wait_for(
+            lambda: any("Participants.json" in line for line in lines), timeout=10, interval=0.01
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from tests.sandbox.conftest import FROM, Receiver, wait_for
+from tests.sandbox.helpers import FROM, Receiver
+from tests.support.waiting import wait_for
 
 STAYS = "+15005550006"
 EVERY_EVENT = ["start", "end", "join", "leave", "mute", "hold", "modify", "announcement"]
@@ -41,7 +42,7 @@ def test_waiting_participants_hold_the_conference_in_init_until_a_starter_joins(
     client, receiver: Receiver
 ) -> None:
     waiting = join(client, receiver, "moderated", label="guest", start_conference_on_enter=False)
-    wait_for(lambda: status_of(client, waiting) == "connected")
+    wait_for(lambda: status_of(client, waiting) == "connected", timeout=10, interval=0.01)
     conference = client.conferences(waiting.conference_sid)
     assert conference.fetch().status == "init"
     assert events(receiver) == [("participant-join", "guest")]
@@ -89,7 +90,11 @@ def test_kicking_the_end_conference_on_exit_participant_reports_kicked(
 ) -> None:
     host = join(client, receiver, "kicked", label="host", end_conference_on_exit=True)
     guest = join(client, receiver, "kicked", label="guest")
-    wait_for(lambda: status_of(client, host) == status_of(client, guest) == "connected")
+    wait_for(
+        lambda: status_of(client, host) == status_of(client, guest) == "connected",
+        timeout=10,
+        interval=0.01,
+    )
     client.conferences(host.conference_sid).participants("host").delete()
     end = receiver.wait("/conference", 6)[-1]
     assert end.one("StatusCallbackEvent") == "conference-end"
@@ -133,11 +138,11 @@ def test_time_limit_hangs_up_after_its_seconds(client, receiver: Receiver) -> No
 
 def test_coach_joins_whispering_to_the_coached_call(client, receiver: Receiver) -> None:
     agent = join(client, receiver, "coached", label="agent")
-    wait_for(lambda: status_of(client, agent) == "connected")
+    wait_for(lambda: status_of(client, agent) == "connected", timeout=10, interval=0.01)
     coach = join(
         client, receiver, "coached", label="coach", coaching=True, call_sid_to_coach=agent.call_sid
     )
-    wait_for(lambda: len(receiver.at("/conference")) >= 3)
+    wait_for(lambda: len(receiver.at("/conference")) >= 3, timeout=10, interval=0.01)
     coach_join = receiver.at("/conference")[2].flat()
     assert coach_join["ParticipantLabel"] == "coach"
     assert coach_join["Coaching"] == "true"
@@ -155,7 +160,7 @@ def test_updates_emit_mute_hold_modify_and_announcement_events_in_order(
     client, receiver: Receiver
 ) -> None:
     participant = join(client, receiver, "updates", label="p")
-    wait_for(lambda: status_of(client, participant) == "connected")
+    wait_for(lambda: status_of(client, participant) == "connected", timeout=10, interval=0.01)
     target = client.conferences(participant.conference_sid).participants("p")
     target.update(muted=True)
     target.update(muted=False)

@@ -8,7 +8,8 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, wait_for
+from tests.sandbox.helpers import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver
+from tests.support.waiting import wait_for
 from twilio_sandbox import Sandbox
 
 STAYS = "+15005550006"
@@ -75,7 +76,7 @@ def test_ending_a_conference_ends_all_its_calls(client, receiver: Receiver) -> N
         conference_status_callback_event=["start", "end", "leave"],
     )
     second = client.conferences("end-it").participants.create(from_=FROM, to=STAYS)
-    wait_for(lambda: in_progress(client, first.conference_sid))
+    wait_for(lambda: in_progress(client, first.conference_sid), timeout=10, interval=0.01)
     wait_for(
         lambda: (
             len(client.conferences(first.conference_sid).participants.list()) == 2
@@ -83,7 +84,9 @@ def test_ending_a_conference_ends_all_its_calls(client, receiver: Receiver) -> N
                 p.status == "connected"
                 for p in client.conferences(first.conference_sid).participants.list()
             )
-        )
+        ),
+        timeout=10,
+        interval=0.01,
     )
     ended = client.conferences(first.conference_sid).update(status="completed")
     assert ended.status == "completed"
@@ -110,7 +113,7 @@ def test_conference_announcement_ends_with_an_event(client, receiver: Receiver) 
         conference_status_callback=f"{receiver.url}/conference",
         conference_status_callback_event=["announcement"],
     )
-    wait_for(lambda: in_progress(client, participant.conference_sid))
+    wait_for(lambda: in_progress(client, participant.conference_sid), timeout=10, interval=0.01)
     client.conferences(participant.conference_sid).update(
         announce_url="https://example.com/announce.xml", announce_method="GET"
     )
@@ -123,7 +126,11 @@ def test_call_resource_has_twilio_fields(client) -> None:
     participant = client.conferences("call-fields").participants.create(
         from_="+15551234567", to="+15005551001"
     )
-    wait_for(lambda: client.calls(participant.call_sid).fetch().status == "completed")
+    wait_for(
+        lambda: client.calls(participant.call_sid).fetch().status == "completed",
+        timeout=10,
+        interval=0.01,
+    )
     call = client.calls(participant.call_sid).fetch()
     assert call.sid == participant.call_sid
     assert call.account_sid == ACCOUNT_SID
@@ -141,8 +148,14 @@ def test_call_resource_has_twilio_fields(client) -> None:
 def test_call_list_filters_by_to_from_status_and_start_time(client) -> None:
     busy = client.conferences("calls-a").participants.create(from_=FROM, to="+15005550010")
     stays = client.conferences("calls-b").participants.create(from_="+15550000001", to=STAYS)
-    wait_for(lambda: client.calls(busy.call_sid).fetch().status == "busy")
-    wait_for(lambda: client.calls(stays.call_sid).fetch().status == "in-progress")
+    wait_for(
+        lambda: client.calls(busy.call_sid).fetch().status == "busy", timeout=10, interval=0.01
+    )
+    wait_for(
+        lambda: client.calls(stays.call_sid).fetch().status == "in-progress",
+        timeout=10,
+        interval=0.01,
+    )
     calls = client.calls
     assert [c.sid for c in calls.list(to="+15005550010")] == [busy.call_sid]
     assert [c.sid for c in calls.list(from_="+15550000001")] == [stays.call_sid]
@@ -164,7 +177,11 @@ def test_call_update_completed_hangs_up_a_participant(client, receiver: Receiver
         conference_status_callback=f"{receiver.url}/conference",
         conference_status_callback_event=["leave", "end"],
     )
-    wait_for(lambda: client.calls(participant.call_sid).fetch().status == "in-progress")
+    wait_for(
+        lambda: client.calls(participant.call_sid).fetch().status == "in-progress",
+        timeout=10,
+        interval=0.01,
+    )
     call = client.calls(participant.call_sid).update(status="completed")
     assert call.status == "completed"
     leave, end = receiver.wait("/conference", 2)

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from tests.sandbox.conftest import FROM, wait_for
+from tests.sandbox.helpers import FROM
+from tests.support.waiting import wait_for
 
 TO = "+15005550006"
 HOOK = "https://example.com/hook"
@@ -177,7 +178,9 @@ def test_coaching_a_connected_participant_is_accepted(client) -> None:
         lambda: (
             client.conferences(agent.conference_sid).participants(agent.call_sid).fetch().status
             == "connected"
-        )
+        ),
+        timeout=10,
+        interval=0.01,
     )
     coach = client.conferences(agent.conference_sid).participants.create(
         from_=FROM, to=TO, call_sid_to_coach=agent.call_sid

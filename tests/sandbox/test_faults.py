@@ -10,15 +10,8 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from tests.sandbox.conftest import (
-    ACCOUNT_SID,
-    AUTH_TOKEN,
-    FROM,
-    Receiver,
-    make_client,
-    make_sandbox,
-    wait_for,
-)
+from tests.sandbox.helpers import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, make_client, make_sandbox
+from tests.support.waiting import wait_for
 from twilio_sandbox import Faults, Sandbox
 
 STAYS = "+15005550006"
@@ -217,7 +210,11 @@ def test_dropped_callbacks_never_arrive_for_the_targeted_call(receiver: Receiver
         lost = dial_all_events(sandbox, receiver, "+15005551001", "lost", "/lost")
         dial_all_events(sandbox, receiver, "+15005551001", "kept", "/kept")
         receiver.wait("/kept", 4)
-        wait_for(lambda: len(sandbox.callbacks(call_sid=lost.call_sid, status="dropped")) == 4)
+        wait_for(
+            lambda: len(sandbox.callbacks(call_sid=lost.call_sid, status="dropped")) == 4,
+            timeout=10,
+            interval=0.01,
+        )
         assert receiver.at("/lost") == []
 
 
@@ -228,7 +225,9 @@ def test_endpoint_down_fails_every_callback_without_retry(receiver: Receiver) ->
             lambda: (
                 len(found := sandbox.callbacks(call_sid=participant.call_sid, status="failed")) == 4
                 and found
-            )
+            ),
+            timeout=10,
+            interval=0.01,
         )
         assert all("endpoint down" in entry["error"] for entry in failed)
         assert receiver.at("/status") == []

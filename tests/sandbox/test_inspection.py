@@ -6,7 +6,8 @@ import json
 
 import requests
 
-from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, wait_for
+from tests.sandbox.helpers import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver
+from tests.support.waiting import wait_for
 from twilio_sandbox import Sandbox
 
 
@@ -48,7 +49,9 @@ def test_callbacks_journal_lists_what_was_sent_with_filters(
             c
             for c in requests.get(url, timeout=5).json()["callbacks"]
             if c["status"] == "delivered"
-        ]
+        ],
+        timeout=10,
+        interval=0.01,
     )
     assert entry["url"] == f"{receiver.url}/status"
     assert entry["method"] == "POST"

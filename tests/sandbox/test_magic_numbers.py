@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sandbox.conftest import FROM, SPEED, Receiver, make_client, make_sandbox, wait_for
+from tests.sandbox.helpers import FROM, SPEED, Receiver, make_client, make_sandbox
+from tests.support.waiting import wait_for
 
 ALL_CALL_EVENTS = ["initiated", "ringing", "answered", "completed"]
 ALL_CONFERENCE_EVENTS = ["start", "end", "join", "leave"]
@@ -166,7 +167,7 @@ def run_fates(seed: int, count: int) -> list[str]:
             done = all(s in ("completed", "busy", "no-answer", "failed") for s in statuses)
             return statuses if done else None
 
-        return wait_for(finished, timeout=20)
+        return wait_for(finished, timeout=20, interval=0.01)
 
 
 def test_other_numbers_get_seeded_fates_that_replay_exactly() -> None:

@@ -10,15 +10,15 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest.api.v2010.account.conference.participant import ParticipantInstance
 
-from tests.sandbox.conftest import (
+from tests.sandbox.helpers import (
     ACCOUNT_SID,
     AUTH_TOKEN,
     FROM,
     OTHER_ACCOUNT_SID,
     OTHER_AUTH_TOKEN,
     make_client,
-    wait_for,
 )
+from tests.support.waiting import wait_for
 from twilio_sandbox import Sandbox
 
 STAYS = "+15005550006"
@@ -88,7 +88,11 @@ def test_friendly_name_creates_the_conference_on_first_join(client) -> None:
     assert first.conference_sid == second.conference_sid
     conference = client.conferences(first.conference_sid).fetch()
     assert conference.friendly_name == "Morning Standup"
-    wait_for(lambda: client.conferences(first.conference_sid).fetch().status == "in-progress")
+    wait_for(
+        lambda: client.conferences(first.conference_sid).fetch().status == "in-progress",
+        timeout=10,
+        interval=0.01,
+    )
 
 
 def test_completed_friendly_name_starts_a_new_conference(client) -> None:
@@ -117,7 +121,11 @@ def test_participant_is_fetched_by_call_sid_and_by_url_encoded_label(client) -> 
 
 def test_update_mutes_and_holds_by_label(client) -> None:
     created = client.conferences("updates").participants.create(from_=FROM, to=STAYS, label="a")
-    wait_for(lambda: connected(client, created.conference_sid, created.call_sid))
+    wait_for(
+        lambda: connected(client, created.conference_sid, created.call_sid),
+        timeout=10,
+        interval=0.01,
+    )
     updated = (
         client.conferences(created.conference_sid)
         .participants("a")
@@ -130,7 +138,11 @@ def test_update_mutes_and_holds_by_label(client) -> None:
 
 def test_delete_answers_204_and_the_participant_is_gone(client) -> None:
     created = client.conferences("kick").participants.create(from_=FROM, to=STAYS)
-    wait_for(lambda: connected(client, created.conference_sid, created.call_sid))
+    wait_for(
+        lambda: connected(client, created.conference_sid, created.call_sid),
+        timeout=10,
+        interval=0.01,
+    )
     assert client.conferences(created.conference_sid).participants(created.call_sid).delete()
     with pytest.raises(TwilioRestException) as caught:
         client.conferences(created.conference_sid).participants(created.call_sid).fetch()
@@ -188,7 +200,9 @@ def test_page_size_above_1000_is_refused(client) -> None:
 
 def test_list_filters_hold_and_coaching(client) -> None:
     agent = client.conferences("filters").participants.create(from_=FROM, to=STAYS)
-    wait_for(lambda: connected(client, agent.conference_sid, agent.call_sid))
+    wait_for(
+        lambda: connected(client, agent.conference_sid, agent.call_sid), timeout=10, interval=0.01
+    )
     coach = client.conferences(agent.conference_sid).participants.create(
         from_=FROM, to=STAYS, coaching=True, call_sid_to_coach=agent.call_sid
     )

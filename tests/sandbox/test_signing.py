@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twilio.request_validator import RequestValidator
 
-from tests.sandbox.conftest import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, make_client
+from tests.sandbox.helpers import ACCOUNT_SID, AUTH_TOKEN, FROM, Receiver, make_client
 from twilio_sandbox.signing import compute_signature
 
 KNOWN_URL = "https://mycompany.com/myapp.php?foo=1&bar=2"

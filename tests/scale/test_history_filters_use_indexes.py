@@ -19,7 +19,7 @@ from conferences.history import filters as history_filters
 from conferences.history import rows as history_rows
 from conferences.history import seeding
 from conferences.models import User
-from tests.conftest import make_user
+from tests.support.users import make_user
 
 # The indexes a mix may use on the dial table (any one of them suffices).
 EXPECTED_INDEXES: dict[str, set[str]] = {

@@ -1,17 +1,17 @@
-"""Fixtures for the webhook tests (helpers live in tests/webhooks/helpers.py)."""
+"""Fixtures for the webhook tests (helpers live in tests/webhooks/helpers.py and
+tests/support/callbacks.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import pytest
 from django.test import Client
 
 from conferences.models import DialRequest, User
+from tests.support.callbacks import TwilioSender, make_dial
 
-# Real Celery workers and the callbacks process, for the end-to-end tests here.
-from tests.pipeline.conftest import workers  # noqa: F401
-from tests.webhooks.helpers import TwilioSender, make_dial
+# Real Celery workers and the callbacks process, for the end-to-end tests here (with the
+# sandbox that test module starts itself).
+from tests.support.fixtures import workers  # noqa: F401 -- registered for this folder
 
 
 @pytest.fixture
@@ -22,9 +22,3 @@ def twilio(client: Client) -> TwilioSender:
 @pytest.fixture
 def dial(operator: User) -> DialRequest:
     return make_dial(operator)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings: Any) -> None:
-    # The operator fixture hashes a password per test; the real hasher costs ~0.5 s.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

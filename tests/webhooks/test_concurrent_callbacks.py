@@ -16,7 +16,8 @@ from django.db import connection
 from conferences.callbacks import applier as callback_applier
 from conferences.callbacks.addresses import callback_url
 from conferences.models import CallbackEvent, DialRequest, DialStatus
-from tests.webhooks.helpers import load_payload, make_dial, sign, wait_for
+from tests.support.callbacks import load_payload, make_dial, sign
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

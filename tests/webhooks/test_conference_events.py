@@ -8,13 +8,8 @@ import pytest
 
 from conferences.callbacks import durations
 from conferences.models import CallbackEvent, ConferenceStatus, DialStatus
-from tests.webhooks.helpers import (
-    FIXTURE_CALL_SID,
-    FIXTURE_CONFERENCE_SID,
-    make_account,
-    make_dial,
-    payload_for,
-)
+from tests.support.callbacks import FIXTURE_CALL_SID, FIXTURE_CONFERENCE_SID, make_dial, payload_for
+from tests.webhooks.helpers import make_account
 
 pytestmark = pytest.mark.django_db
 

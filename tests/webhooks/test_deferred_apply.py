@@ -14,7 +14,7 @@ from conferences.callbacks import applier as callback_applier
 from conferences.callbacks import tasks as callback_tasks
 from conferences.models import CallbackEvent, DialRequest, DialStatus
 from conferences.operations import webhook_health as webhook_health_reads
-from tests.webhooks.helpers import TwilioSender, make_dial
+from tests.support.callbacks import TwilioSender, make_dial
 
 pytestmark = pytest.mark.django_db
 

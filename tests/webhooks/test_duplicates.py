@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conferences.models import CallbackEvent, DialStatus
-from tests.webhooks.helpers import payload_for
+from tests.support.callbacks import payload_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from conferences.callbacks import meaning as callback_meaning
 from conferences.models import CallbackEvent
-from tests.webhooks.helpers import FIXTURE_NAMES, fixture_kind, load_payload, payload_for
+from tests.support.callbacks import FIXTURE_NAMES, fixture_kind, load_payload, payload_for
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from conferences.models import (
     RelayDelivery,
     RelayDeliveryStatus,
 )
-from tests.webhooks.helpers import make_dial, payload_for
+from tests.support.callbacks import make_dial, payload_for
 
 pytestmark = pytest.mark.django_db
 

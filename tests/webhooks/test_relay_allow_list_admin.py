@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conferences.models import RelayAllowedHost, WebhookRejection
-from tests.conftest import make_user
+from tests.support.users import make_user
 
 pytestmark = pytest.mark.django_db
 

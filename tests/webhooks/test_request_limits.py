@@ -9,7 +9,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from conferences.callbacks import views as webhooks
 from conferences.callbacks.addresses import callback_url
 from conferences.operations import views as ops_views
-from tests.webhooks.helpers import TwilioSender, payload_for, rejections, stored
+from tests.support.callbacks import TwilioSender, payload_for
+from tests.webhooks.helpers import rejections, stored
 
 pytestmark = pytest.mark.django_db
 

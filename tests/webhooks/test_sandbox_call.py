@@ -16,7 +16,9 @@ from conferences.models import (
     DialRequest,
     DialStatus,
 )
-from tests.webhooks.helpers import make_dial, wait_for
+from tests.support.callbacks import make_dial
+from tests.support.sandbox import running_sandbox
+from tests.support.waiting import wait_for
 
 sandbox_module = pytest.importorskip("twilio_sandbox")
 Client = pytest.importorskip("twilio.rest").Client
@@ -32,10 +34,8 @@ def sandbox(settings: Any) -> Iterator[Any]:
     account = sandbox_module.SandboxAccount(
         sid=settings.TWILIO_ACCOUNT_SID, auth_token=settings.TWILIO_AUTH_TOKEN
     )
-    box = sandbox_module.Sandbox(host="127.0.0.1", port=0, accounts=[account], speed=50.0, seed=1)
-    box.start()
-    yield box
-    box.stop()
+    with running_sandbox(accounts=[account], speed=50.0, seed=1) as box:
+        yield box
 
 
 def timeline(dial: DialRequest) -> set[tuple[str, str]]:

@@ -8,14 +8,8 @@ import pytest
 
 from conferences.callbacks.addresses import callback_url
 from conferences.models import CallbackEvent
-from tests.webhooks.helpers import (
-    make_account,
-    make_dial,
-    payload_for,
-    rejections,
-    sign,
-    stored,
-)
+from tests.support.callbacks import make_dial, payload_for, sign
+from tests.webhooks.helpers import make_account, rejections, stored
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.db import connection
 
 from conferences.accounts import twilio_accounts
 from conferences.models import CallbackEvent, DialRequest
-from tests.webhooks.helpers import TwilioSender
+from tests.support.callbacks import TwilioSender
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
