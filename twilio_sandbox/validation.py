@@ -87,12 +87,14 @@ class FormReader:
     def present(self, name: str) -> bool:
         return bool(self._params.get(name))
 
-    def text(self, name: str, *, max_length: int | None = None) -> str | None:
+    def text(self, name: str, *, max_length: int | None = None, min_length: int = 0) -> str | None:
         value = self.raw(name)
         if value is None or value == "":
             return None
         if max_length is not None and len(value) > max_length:
             raise errors.invalid_parameter(f"{name} must be at most {max_length} characters")
+        if len(value) < min_length:
+            raise errors.invalid_parameter(f"{name} must be at least {min_length} characters")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -245,6 +247,7 @@ class ParticipantRequest:
     to: str
     to_kind: str
     caller_id: str | None
+    caller_display_name: str | None  # only used for calls to SIP addresses
     call_reason: str | None
     label: str | None
     status_callback: CallbackSpec | None
@@ -274,6 +277,9 @@ class ParticipantRequest:
     sip_auth_username: str | None
     sip_auth_password: str | None
     machine_detection: MachineDetection | None
+    trim: str
+    call_token: str | None
+    client_notification_url: str | None
 
     @property
     def beep_on_exit(self) -> bool:
@@ -399,6 +405,8 @@ def parse_participant_create(params: FormParams) -> ParticipantRequest:
         to=to,
         to_kind=to_kind,
         caller_id=caller_id,
+        # Twilio ignores a display name for other destinations, but checks its length.
+        caller_display_name=reader.text("CallerDisplayName", min_length=2, max_length=255),
         call_reason=reader.text("CallReason", max_length=255),
         label=label,
         status_callback=status_callback,
@@ -428,6 +436,9 @@ def parse_participant_create(params: FormParams) -> ParticipantRequest:
         sip_auth_username=sip_auth_username,
         sip_auth_password=sip_auth_password,
         machine_detection=_machine_detection(reader),
+        trim=reader.choice("Trim", TRIM_VALUES, "trim-silence"),
+        call_token=reader.text("CallToken"),
+        client_notification_url=reader.url("ClientNotificationUrl"),
     )
 
 

@@ -50,7 +50,17 @@ BATCH_SIZE = 500
 
 # Create Participant parameters that name or reach a person (DialRequest.params).
 PERSONAL_DIAL_PARAMS = frozenset(
-    {"To", "From", "Label", "CallerId", "CallReason", "SipAuthUsername", "SipAuthPassword"}
+    {
+        "To",
+        "From",
+        "Label",
+        "CallerId",
+        "CallerDisplayName",
+        "CallReason",
+        "CallToken",
+        "SipAuthUsername",
+        "SipAuthPassword",
+    }
 )
 # Fields of Twilio's Create Participant answer that do (DialRequest.response).
 PERSONAL_RESPONSE_FIELDS = frozenset(

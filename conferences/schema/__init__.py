@@ -19,9 +19,15 @@ from typing import Any, Final, Literal, cast
 SCHEMA_PATH: Final = Path(__file__).with_name("create_participant.json")
 
 # Where a constraint comes from: the seed's JSON schema block, the prose of the seed's
-# descriptions, or Twilio's own documentation (with a URL and a quote).
-SourceName = Literal["seed-schema", "seed-prose", "twilio-docs"]
-SOURCE_NAMES: Final[tuple[SourceName, ...]] = ("seed-schema", "seed-prose", "twilio-docs")
+# descriptions, Twilio's official OpenAPI description (for the parameters the seed does not
+# have), or Twilio's own documentation (with a URL and a quote).
+SourceName = Literal["seed-schema", "seed-prose", "twilio-oai", "twilio-docs"]
+SOURCE_NAMES: Final[tuple[SourceName, ...]] = (
+    "seed-schema",
+    "seed-prose",
+    "twilio-oai",
+    "twilio-docs",
+)
 
 # The kinds of destination a requirement can ask To to be.
 EndpointKind = Literal["phone", "sip", "client"]
@@ -43,9 +49,10 @@ class Group:
         return self.key != "basic"
 
 
-# Page layout, not a Twilio fact: which fieldset holds each of the 46 body parameters, in
-# the order the page shows them. The builder copies this into the JSON and refuses a seed
-# whose parameters are not exactly these.
+# Page layout, not a Twilio fact: which fieldset holds each of the 50 body parameters (the
+# seed's 46 and the four Twilio's OpenAPI description added since), in the order the page
+# shows them. The builder copies this into the JSON and refuses sources whose parameters
+# are not exactly these.
 GROUPS: Final[tuple[Group, ...]] = (
     Group(
         "basic",
@@ -67,11 +74,14 @@ GROUPS: Final[tuple[Group, ...]] = (
             "Timeout",
             "TimeLimit",
             "CallerId",
+            "CallerDisplayName",
             "CallReason",
             "EarlyMedia",
             "Byoc",
             "Region",
             "JitterBufferSize",
+            "CallToken",
+            "ClientNotificationUrl",
         ),
     ),
     Group(
@@ -81,6 +91,7 @@ GROUPS: Final[tuple[Group, ...]] = (
             "Record",
             "RecordingChannels",
             "RecordingTrack",
+            "Trim",
             "RecordingStatusCallback",
             "RecordingStatusCallbackMethod",
             "RecordingStatusCallbackEvent",
@@ -154,6 +165,16 @@ class Deviation:
 
 
 @dataclass(frozen=True)
+class TwilioOaiDifference:
+    """Where Twilio's OpenAPI description says something else than the seed about a
+    parameter both have; the form follows the constraint's chosen source either way."""
+
+    key: str  # the JSON-schema key: "enum", "description", …
+    seed: Any
+    twilio_oai: Any
+
+
+@dataclass(frozen=True)
 class Requirement:
     """A cross-field rule: when this parameter is set (to ``when``, if given), ``parameter``
     must be set, to one of ``values`` if given, or be an endpoint of kind ``endpoint``."""
@@ -196,6 +217,8 @@ class ParameterSpec:
     sources: tuple[Source, ...]
     deviations: tuple[Deviation, ...]
     note: str | None
+    in_seed: bool  # False for the parameters only Twilio's OpenAPI description has
+    twilio_oai_differences: tuple[TwilioOaiDifference, ...]
 
     @property
     def is_multi(self) -> bool:
@@ -256,7 +279,7 @@ def load_schema_document() -> Mapping[str, Any]:
 
 @functools.cache
 def load_participant_schema() -> tuple[ParameterSpec, ...]:
-    """The 46 body parameters, in page order (group by group)."""
+    """The 50 body parameters, in page order (group by group)."""
     document = load_schema_document()
     specs = tuple(_parameter_from_json(raw) for raw in document["parameters"])
     _check_against_groups(specs)
@@ -364,4 +387,11 @@ def _parameter_from_json(raw: Mapping[str, Any]) -> ParameterSpec:
             for entry in raw["deviations"]
         ),
         note=raw["note"],
+        in_seed=raw["in_seed"],
+        twilio_oai_differences=tuple(
+            TwilioOaiDifference(
+                key=entry["key"], seed=entry["seed"], twilio_oai=entry["twilio_oai"]
+            )
+            for entry in raw["twilio_oai_differences"]
+        ),
     )

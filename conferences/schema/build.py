@@ -1,10 +1,18 @@
-"""Derive ``create_participant.json`` from the seed page (shared/seed/CreateParticipant.html).
+"""Derive ``create_participant.json`` from the seed page (shared/seed/CreateParticipant.html)
+and Twilio's official OpenAPI description of the same operation (vendored beside it).
 
-The seed is an HTML rendering of Twilio's OpenAPI operation: the request body's JSON schema
-sits in ``<pre class="schema">``, and much of what matters (value lists, ranges, defaults)
-lives only in the descriptions' prose. ``build_schema`` parses both; a small explicit table
-(``PARAMETER_FACTS``, ``FORMAT_FACTS``, ``REQUIREMENTS``, ``NOTES``) adds what Twilio's
-documentation says and the seed does not, each entry with its URL or quote and a reason.
+The seed is an HTML rendering of Twilio's OpenAPI operation as the product was specified:
+the request body's JSON schema sits in ``<pre class="schema">``, and much of what matters
+(value lists, ranges, defaults) lives only in the descriptions' prose. ``build_schema``
+parses both; a small explicit table (``PARAMETER_FACTS``, ``FORMAT_FACTS``, ``REQUIREMENTS``,
+``NOTES``) adds what Twilio's documentation says and the seed does not, each entry with its
+URL or quote and a reason.
+
+Twilio's current description has parameters the seed does not (``ONLY_IN_TWILIO_OAI``):
+they are built from it, schema and prose alike, with ``twilio-oai`` as their source. Where
+both have a parameter and say different things, the parameter records the difference in
+``twilio_oai_differences``. A parameter in one and not the other, other than those named,
+is a build error: the schema follows both, so neither may drift unnoticed.
 
 Precedence for a constraint: twilio-docs over seed-prose over seed-schema. Whenever the
 winner disagrees with what the seed says (or adds what the seed leaves open), the parameter
@@ -13,6 +21,7 @@ gets a ``deviations`` entry; a table fact without a reason is a build error.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import keyword
 import re
@@ -23,12 +32,22 @@ from pathlib import Path
 from typing import Any, Final
 
 from conferences.schema import GROUPS, SCHEMA_PATH, SourceName
+from conferences.schema.twilio_oai import (
+    TWILIO_OAI_FILE,
+    TWILIO_OAI_PATH,
+    TWILIO_OAI_REPOSITORY,
+    TwilioOaiError,
+    TwilioOperation,
+    read_operation,
+)
 
 SEED_SCHEMA: Final[SourceName] = "seed-schema"
 SEED_PROSE: Final[SourceName] = "seed-prose"
+TWILIO_OAI: Final[SourceName] = "twilio-oai"
 TWILIO_DOCS: Final[SourceName] = "twilio-docs"
 
-EXPECTED_PARAMETER_COUNT: Final = 46
+SEED_PARAMETER_COUNT: Final = 46
+EXPECTED_PARAMETER_COUNT: Final = 50
 
 # The seed lives next to the repository: <parent>/shared/seed/ beside <parent>/main/.
 DEFAULT_SEED_PATH: Final = (
@@ -176,6 +195,8 @@ _RANGES = (
     re.compile(r"Possible Values:\s*(?P<min>\d+)\s*-\s*(?P<max>\d+)"),  # machine detection
 )
 _SPACE_SEPARATED = re.compile(r"Separate multiple values with a space")
+# "Must be between 2 and 255 characters." (CallerDisplayName)
+_LENGTHS = re.compile(r"[Mm]ust be between (?P<min>\d+) and (?P<max>\d+) characters")
 _SID_PATTERN = re.compile(r"^\^(?P<prefix>[A-Z]{2})\[0-9a-fA-F\]\{32\}\$$")
 
 
@@ -192,6 +213,9 @@ class Prose:
     minimum: int | None = None
     maximum: int | None = None
     range_quote: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    length_quote: str | None = None
     space_separated_quote: str | None = None
 
 
@@ -215,6 +239,10 @@ def read_prose(description: str) -> Prose:
             found["maximum"] = int(match.group("max"))
             found["range_quote"] = match.group(0)
             break
+    if match := _LENGTHS.search(description):
+        found["min_length"] = int(match.group("min"))
+        found["max_length"] = int(match.group("max"))
+        found["length_quote"] = match.group(0)
     if match := _SPACE_SEPARATED.search(description):
         found["space_separated_quote"] = match.group(0)
     return Prose(**found)
@@ -255,6 +283,15 @@ _REPEATED_KEYS = Fact(
     ),
     url=TWILIO_PYTHON_PARTICIPANT_URL,
     quote='"StatusCallbackEvent": serialize.map(status_callback_event, lambda e: e)',
+)
+
+_AMD_TIMEOUT_RANGE = Fact(
+    value=None,
+    source=TWILIO_DOCS,
+    reason="Neither the seed nor Twilio's OpenAPI description gives a range; Twilio refuses "
+    "values outside 3 to 59 with error 21234, after the dial was queued.",
+    url="https://www.twilio.com/docs/api/errors/21234",
+    quote="MachineDetectionTimeout between 3 and 59",
 )
 
 FORMAT_FACTS: Final[Mapping[str, Mapping[str, Fact]]] = {
@@ -332,6 +369,10 @@ PARAMETER_FACTS: Final[Mapping[str, Mapping[str, Fact]]] = {
             quote="Can be:`us1`, `us2`, `ie1`, `de1`, `sg1`, `br1`, `au1`, or `jp1`.",
         ),
     },
+    "MachineDetectionTimeout": {
+        "min": dataclasses.replace(_AMD_TIMEOUT_RANGE, value=3),
+        "max": dataclasses.replace(_AMD_TIMEOUT_RANGE, value=59),
+    },
     "CallerId": {
         "format": Fact(
             value="endpoint",
@@ -354,8 +395,16 @@ NOTES: Final[Mapping[str, str]] = {
     "Coaching": "Twilio's default is false unless CallSidToCoach is set.",
     "MachineDetection": "Ignored by Twilio when SendDigits is given (not a Create Participant "
     "parameter in the seed).",
-    "MachineDetectionTimeout": "Neither the seed nor a Twilio page we could verify gives a "
-    "range; left open, Twilio answers error 21234 for values it refuses.",
+    "MachineDetectionTimeout": "The range is Twilio's error 21234 page's: the seed and the "
+    "OpenAPI description give none.",
+    "Trim": "Trims the participant recording that Record=true starts (ConferenceTrim is the "
+    "conference recording's).",
+    "CallerDisplayName": "The display name in the SIP From header; Twilio applies it only to "
+    "calls to a sip: address, so the form refuses it for other destinations.",
+    "CallToken": "The call_token of an incoming call this one forwards; Twilio then lets it "
+    "keep that call's caller ID. It expires with that call, so presets never keep it.",
+    "ClientNotificationUrl": "Where Twilio delivers the push notification for a call to a "
+    "Voice SDK client (client: destinations).",
     "SipAuthPassword": "Write-only: never rendered back, logged or shown in errors; the "
     "caller encrypts it before it is stored or queued.",
     "ConferenceStatusCallback": "Only the first participant's value applies to a conference.",
@@ -469,6 +518,17 @@ REQUIREMENTS: Final[Mapping[str, Sequence[Mapping[str, Any]]]] = {
         )
     ],
     "WaitMethod": [_needs_url("WaitUrl", "The HTTP method we should use to call `wait_url`.")],
+    "Trim": [_RECORD_TRUE],
+    "CallerDisplayName": [
+        {
+            "parameter": "To",
+            "endpoint": "sip",
+            "reason": "Twilio sets the display name of the SIP From header; other "
+            "destinations have none.",
+            "source": TWILIO_OAI,
+            "quote": "Only applicable for calls to sip address.",
+        }
+    ],
     "Coaching": [
         {
             "when": True,
@@ -520,14 +580,31 @@ REQUIREMENTS: Final[Mapping[str, Sequence[Mapping[str, Any]]]] = {
 
 SECRET_PARAMETERS: Final = frozenset({"SipAuthPassword"})
 
-# Twilio parameters absent from the seed: recorded so nobody mistakes the gap for an oversight.
-NOT_IN_SEED: Final = {
-    "parameters": ["Trim", "CallToken", "ClientNotificationUrl", "CallerDisplayName"],
-    "source": TWILIO_DOCS,
-    "url": TWILIO_OAI_URL,
-    "note": "Twilio's current spec has 50 body parameters; the form mirrors the seed's 46 "
-    "and does not offer these.",
+# The parameters Twilio's current description has and the seed does not, each with what it
+# is for. Named here so a parameter appearing in (or leaving) either source fails the build
+# instead of silently changing the form.
+ONLY_IN_TWILIO_OAI: Final[Mapping[str, str]] = {
+    "Trim": "Trim silence from the participant recording (the seed only had ConferenceTrim).",
+    "CallToken": "Forward an incoming call with its caller ID.",
+    "ClientNotificationUrl": "Push notifications for calls to Voice SDK clients.",
+    "CallerDisplayName": "The caller name shown for calls to SIP addresses.",
 }
+ONLY_IN_SEED: Final[Mapping[str, str]] = {}
+
+# What is compared between the two descriptions of a parameter both have.
+_COMPARED_KEYS: Final = (
+    "type",
+    "format",
+    "enum",
+    "items",
+    "minimum",
+    "maximum",
+    "pattern",
+    "minLength",
+    "maxLength",
+    "default",
+    "description",
+)
 
 _ACRONYMS: Final = {"Amd": "AMD", "Byoc": "BYOC", "Id": "ID", "Sid": "SID", "Sip": "SIP"}
 
@@ -628,77 +705,87 @@ def _typed_default(raw: str, type_: str) -> Any:
 
 
 def _build_parameter(
-    name: str, prop: Mapping[str, Any], *, required: bool, group: str
+    name: str,
+    prop: Mapping[str, Any],
+    *,
+    required: bool,
+    group: str,
+    twilio_oai_prop: Mapping[str, Any],
+    in_seed: bool,
 ) -> dict[str, Any]:
+    # A parameter the seed does not have is read from Twilio's description, schema and prose.
+    schema_source, prose_source = (SEED_SCHEMA, SEED_PROSE) if in_seed else (TWILIO_OAI,) * 2
     description = str(prop.get("description", ""))
     prose = read_prose(description)
     resolve = _Resolver(name)
 
-    type_ = resolve.choose("type", _Candidate(SEED_SCHEMA, prop.get("type")))
+    type_ = resolve.choose("type", _Candidate(schema_source, prop.get("type")))
     if type_ not in {"string", "integer", "boolean", "array"}:
         raise SchemaBuildError(f"{name}: unknown type {type_!r}")
     item_type = resolve.choose(
-        "item_type", _Candidate(SEED_SCHEMA, prop.get("items", {}).get("type"))
+        "item_type", _Candidate(schema_source, prop.get("items", {}).get("type"))
     )
     format_ = resolve.choose(
         "format",
-        _Candidate(SEED_SCHEMA, prop.get("format")),
+        _Candidate(schema_source, prop.get("format")),
         _fact(name, "format", None),
     )
-    resolve.choose("required", _Candidate(SEED_SCHEMA, required))
+    resolve.choose("required", _Candidate(schema_source, required))
 
     # Booleans' "Can be: `true` or `false`" restates the type; it is not a value list.
     prose_values = None if type_ == "boolean" else prose.values
     values = resolve.choose(
         "values",
-        _Candidate(SEED_SCHEMA, prop.get("enum")),
-        _Candidate(SEED_PROSE, prose_values, quote=prose.values_quote, reason=None),
+        _Candidate(schema_source, prop.get("enum")),
+        _Candidate(prose_source, prose_values, quote=prose.values_quote, reason=None),
         _fact(name, "values", format_),
     )
     minimum = resolve.choose(
         "min",
-        _Candidate(SEED_SCHEMA, prop.get("minimum")),
-        _Candidate(SEED_PROSE, prose.minimum, quote=prose.range_quote),
+        _Candidate(schema_source, prop.get("minimum")),
+        _Candidate(prose_source, prose.minimum, quote=prose.range_quote),
         _fact(name, "min", format_),
     )
     maximum = resolve.choose(
         "max",
-        _Candidate(SEED_SCHEMA, prop.get("maximum")),
-        _Candidate(SEED_PROSE, prose.maximum, quote=prose.range_quote),
+        _Candidate(schema_source, prop.get("maximum")),
+        _Candidate(prose_source, prose.maximum, quote=prose.range_quote),
         _fact(name, "max", format_),
     )
     pattern = resolve.choose(
-        "pattern", _Candidate(SEED_SCHEMA, prop.get("pattern")), _fact(name, "pattern", format_)
+        "pattern", _Candidate(schema_source, prop.get("pattern")), _fact(name, "pattern", format_)
     )
     min_length = resolve.choose(
         "min_length",
-        _Candidate(SEED_SCHEMA, prop.get("minLength")),
+        _Candidate(schema_source, prop.get("minLength")),
+        _Candidate(prose_source, prose.min_length, quote=prose.length_quote),
         _fact(name, "min_length", format_),
     )
     max_length = resolve.choose(
         "max_length",
-        _Candidate(SEED_SCHEMA, prop.get("maxLength")),
+        _Candidate(schema_source, prop.get("maxLength")),
+        _Candidate(prose_source, prose.max_length, quote=prose.length_quote),
         _fact(name, "max_length", format_),
     )
     default = resolve.choose(
         "default",
-        _Candidate(SEED_SCHEMA, prop.get("default")),
+        _Candidate(schema_source, prop.get("default")),
         _Candidate(
-            SEED_PROSE,
+            prose_source,
             None if prose.default is None else _typed_default(prose.default, type_),
             quote=prose.default_quote,
         ),
     )
     default_label = resolve.choose(
         "default_label",
-        _Candidate(SEED_PROSE, prose.default_label, quote=prose.default_label_quote),
+        _Candidate(prose_source, prose.default_label, quote=prose.default_label_quote),
         _fact(name, "default_label", format_),
     )
     if type_ == "array":
         resolve.choose(
             "encoding",
             _Candidate(
-                SEED_PROSE,
+                prose_source,
                 "space-separated" if prose.space_separated_quote else None,
                 quote=prose.space_separated_quote,
             ),
@@ -755,18 +842,54 @@ def _build_parameter(
         "sources": resolve.sources,
         "deviations": resolve.deviations,
         "note": NOTES.get(name),
+        "in_seed": in_seed,
+        "twilio_oai_differences": _differences(prop, twilio_oai_prop) if in_seed else [],
     }
 
 
-def build_schema(seed_html: str) -> dict[str, Any]:
-    """The schema document for ``create_participant.json``, from the seed page's HTML."""
+def _differences(
+    seed_prop: Mapping[str, Any], twilio_oai_prop: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    return [
+        {"key": key, "seed": seed_prop.get(key), "twilio_oai": twilio_oai_prop.get(key)}
+        for key in _COMPARED_KEYS
+        if seed_prop.get(key) != twilio_oai_prop.get(key)
+    ]
+
+
+def _check_sources(seed: Mapping[str, Any], twilio: TwilioOperation) -> None:
+    if len(seed) != SEED_PARAMETER_COUNT:
+        raise SchemaBuildError(
+            f"the seed has {len(seed)} body parameters, expected {SEED_PARAMETER_COUNT}"
+        )
+    only_in_twilio = set(twilio.properties) - set(seed)
+    only_in_seed = set(seed) - set(twilio.properties)
+    if only_in_twilio != set(ONLY_IN_TWILIO_OAI) or only_in_seed != set(ONLY_IN_SEED):
+        raise SchemaBuildError(
+            "the seed and Twilio's OpenAPI description (commit "
+            f"{twilio.commit[:12]}) no longer differ by the parameters named: only in "
+            f"Twilio's {sorted(only_in_twilio)}, only in the seed {sorted(only_in_seed)}; "
+            "name each in ONLY_IN_TWILIO_OAI / ONLY_IN_SEED with what it is for and place "
+            "it in GROUPS"
+        )
+
+
+def build_schema(seed_html: str, twilio_oai_text: str | None = None) -> dict[str, Any]:
+    """The schema document for ``create_participant.json``, from the seed page's HTML and
+    Twilio's OpenAPI description of the operation (the vendored one unless given)."""
     page = read_seed(seed_html)
-    properties: Mapping[str, Mapping[str, Any]] = page.request_schema["properties"]
-    required = set(page.request_schema.get("required", []))
+    twilio = _read_twilio(twilio_oai_text)
+    seed_properties: Mapping[str, Mapping[str, Any]] = page.request_schema["properties"]
+    _check_sources(seed_properties, twilio)
+    properties = {**twilio.properties, **seed_properties}
+    required = set(page.request_schema.get("required", [])) | (
+        twilio.required - set(seed_properties)
+    )
 
     if len(properties) != EXPECTED_PARAMETER_COUNT:
         raise SchemaBuildError(
-            f"the seed has {len(properties)} body parameters, expected {EXPECTED_PARAMETER_COUNT}"
+            f"the sources have {len(properties)} body parameters, "
+            f"expected {EXPECTED_PARAMETER_COUNT}"
         )
     placed = [name for group in GROUPS for name in group.parameters]
     if len(placed) != len(set(placed)):
@@ -774,7 +897,7 @@ def build_schema(seed_html: str) -> dict[str, Any]:
     missing = sorted(set(properties) - set(placed))
     extra = sorted(set(placed) - set(properties))
     if missing or extra:
-        raise SchemaBuildError(f"groups do not match the seed: missing {missing}, extra {extra}")
+        raise SchemaBuildError(f"groups do not match the sources: missing {missing}, extra {extra}")
     unknown_rules = {rule["parameter"] for rules in REQUIREMENTS.values() for rule in rules} - set(
         properties
     )
@@ -785,7 +908,14 @@ def build_schema(seed_html: str) -> dict[str, Any]:
         )
 
     parameters = [
-        _build_parameter(name, properties[name], required=name in required, group=group.key)
+        _build_parameter(
+            name,
+            properties[name],
+            required=name in required,
+            group=group.key,
+            twilio_oai_prop=twilio.properties[name],
+            in_seed=name in seed_properties,
+        )
         for group in GROUPS
         for name in group.parameters
     ]
@@ -795,20 +925,38 @@ def build_schema(seed_html: str) -> dict[str, Any]:
         "path": page.path,
         "content_type": "application/x-www-form-urlencoded",
         "seed": "shared/seed/CreateParticipant.html",
+        "twilio_oai": {
+            "repository": TWILIO_OAI_REPOSITORY,
+            "file": TWILIO_OAI_FILE,
+            "commit": twilio.commit,
+            "vendored": f"conferences/schema/{TWILIO_OAI_PATH.name}",
+            "only_in_twilio_oai": dict(ONLY_IN_TWILIO_OAI),
+            "only_in_seed": dict(ONLY_IN_SEED),
+        },
         "generated_by": "python manage.py build_participant_schema",
         "source_legend": {
             SEED_SCHEMA: 'The JSON schema in the seed\'s <pre class="schema">.',
             SEED_PROSE: "The prose of the seed's descriptions (value lists, ranges, defaults).",
+            TWILIO_OAI: "Twilio's OpenAPI description (schema and prose), for the parameters "
+            "the seed does not have.",
             TWILIO_DOCS: "Twilio's documentation or official spec, with a URL and a quote.",
         },
         "parameter_count": len(parameters),
+        "seed_parameter_count": len(seed_properties),
+        "twilio_oai_parameter_count": len(twilio.properties),
         "path_parameters": [dict(p) for p in page.path_parameters],
         "groups": [
             {"key": g.key, "title": g.title, "parameters": list(g.parameters)} for g in GROUPS
         ],
         "parameters": parameters,
-        "not_in_seed": NOT_IN_SEED,
     }
+
+
+def _read_twilio(text: str | None) -> TwilioOperation:
+    try:
+        return read_operation(TWILIO_OAI_PATH.read_text(encoding="utf-8") if text is None else text)
+    except TwilioOaiError as error:
+        raise SchemaBuildError(str(error)) from error
 
 
 def render_schema(schema: Mapping[str, Any]) -> str:

@@ -1,5 +1,5 @@
-"""The committed schema is what the seed page gives, parsed for real, and says where every
-constraint comes from."""
+"""The committed schema is what the seed page and Twilio's vendored OpenAPI description give,
+parsed for real, and says where every constraint comes from."""
 
 from __future__ import annotations
 
@@ -24,12 +24,15 @@ from conferences.schema import (
 )
 from conferences.schema.build import (
     EXPECTED_PARAMETER_COUNT,
+    ONLY_IN_TWILIO_OAI,
+    SEED_PARAMETER_COUNT,
     SchemaBuildError,
     build_schema,
     read_prose,
     read_seed,
     render_schema,
 )
+from conferences.schema.twilio_oai import TWILIO_OAI_PATH, read_operation
 
 
 def source_for(spec: ParameterSpec, constraint: str) -> Source:
@@ -48,12 +51,21 @@ def test_the_committed_file_is_pretty_printed_and_ends_with_a_newline():
     assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
 
 
-def test_the_seed_has_46_body_parameters_and_the_schema_all_of_them(seed_html):
+def test_the_seed_has_46_body_parameters_twilio_50_and_the_schema_all_of_them(seed_html):
     seed = read_seed(seed_html)
+    twilio = read_operation(TWILIO_OAI_PATH.read_text(encoding="utf-8"))
     names = [spec.name for spec in load_participant_schema()]
-    assert len(names) == EXPECTED_PARAMETER_COUNT == 46
-    assert load_schema_document()["parameter_count"] == 46
-    assert sorted(names) == sorted(seed.request_schema["properties"])
+    assert len(seed.request_schema["properties"]) == SEED_PARAMETER_COUNT == 46
+    assert len(twilio.properties) == len(names) == EXPECTED_PARAMETER_COUNT == 50
+    assert load_schema_document()["parameter_count"] == 50
+    assert sorted(names) == sorted({*seed.request_schema["properties"], *twilio.properties})
+    assert set(names) - set(seed.request_schema["properties"]) == {
+        "Trim",
+        "CallToken",
+        "ClientNotificationUrl",
+        "CallerDisplayName",
+    }
+    assert twilio.operation_id == "CreateParticipant" and twilio.required == {"From", "To"}
     assert seed.request_schema["required"] == ["From", "To"]
     assert [p["name"] for p in seed.path_parameters] == ["AccountSid", "ConferenceSid"]
     assert (
@@ -64,7 +76,7 @@ def test_the_seed_has_46_body_parameters_and_the_schema_all_of_them(seed_html):
 
 def test_every_parameter_is_in_exactly_one_group():
     placed = [name for group in GROUPS for name in group.parameters]
-    assert len(placed) == len(set(placed)) == 46
+    assert len(placed) == len(set(placed)) == 50
     assert set(placed) == {spec.name for spec in load_participant_schema()}
     for spec in load_participant_schema():
         assert spec.name in next(g for g in GROUPS if g.key == spec.group).parameters
@@ -213,6 +225,7 @@ def test_the_loaded_specs_are_frozen_and_cached():
         ("Can be a positive integer from `2` to `250`.", None, None, (2, 250)),
         ("Possible Values: 2000-10000. Default: 5000.", None, "5000", (2000, 10000)),
         ("The default timeout is 30 seconds.", None, "30", None),
+        ("Must be between 2 and 255 characters.", None, None, None),
     ],
 )
 def test_the_prose_reader_understands_the_seeds_phrasings(prose, values, default, bounds):
@@ -269,8 +282,77 @@ def test_cross_field_rules_quote_the_seed_or_link_twilio_docs():
         for rule in spec.requires:
             assert rule.reason, spec.name
             other = parameter(rule.parameter)
-            if rule.source == "seed-prose":
+            if rule.source in ("seed-prose", "twilio-oai"):
                 assert rule.quote
                 assert rule.quote in spec.description or rule.quote in other.description
             else:
                 assert rule.source == "twilio-docs" and rule.url
+
+
+def test_the_prose_reader_reads_length_limits():
+    found = read_prose("The name in the From header. Must be between 2 and 255 characters.")
+    assert (found.min_length, found.max_length) == (2, 255)
+
+
+def _twilio_with(change) -> str:
+    document = json.loads(TWILIO_OAI_PATH.read_text(encoding="utf-8"))
+    body = document["operation"]["requestBody"]["content"]["application/x-www-form-urlencoded"]
+    change(body["schema"]["properties"])
+    return json.dumps(document)
+
+
+def test_a_parameter_new_in_twilios_description_fails_the_build(seed_html):
+    def add(properties):
+        properties["RingTone"] = {"type": "string", "description": "A new one."}
+
+    with pytest.raises(SchemaBuildError, match=r"only in Twilio's \[.*'RingTone'"):
+        build_schema(seed_html, _twilio_with(add))
+
+
+def test_a_parameter_gone_from_twilios_description_fails_the_build(seed_html):
+    with pytest.raises(SchemaBuildError, match=r"only in the seed \['Region'\]"):
+        build_schema(seed_html, _twilio_with(lambda properties: properties.pop("Region")))
+
+
+def test_a_parameter_twilio_added_must_be_named_to_be_dropped(seed_html):
+    # Losing one of the four named extras is a change of the product, not silence.
+    with pytest.raises(SchemaBuildError, match="no longer differ"):
+        build_schema(seed_html, _twilio_with(lambda properties: properties.pop("Trim")))
+
+
+def test_the_parameters_only_twilio_has_are_built_from_its_description():
+    for name in ONLY_IN_TWILIO_OAI:
+        spec = parameter(name)
+        assert not spec.in_seed and spec.twilio_oai_differences == ()
+        assert {source.source for source in spec.sources} == {"twilio-oai"}, name
+    trim = parameter("Trim")
+    assert trim.values == ("trim-silence", "do-not-trim") and trim.default == "trim-silence"
+    assert [rule.parameter for rule in trim.requires] == ["Record"]
+    display_name = parameter("CallerDisplayName")
+    assert (display_name.min_length, display_name.max_length) == (2, 255)
+    assert [rule.endpoint for rule in display_name.requires] == ["sip"]
+    assert parameter("ClientNotificationUrl").format == "uri"
+    assert all(parameter(name).in_seed for group in GROUPS for name in group.parameters
+               if name not in ONLY_IN_TWILIO_OAI)  # fmt: skip
+
+
+def test_where_the_seed_and_twilio_differ_the_difference_is_recorded():
+    differing = {
+        spec.name: {d.key: d for d in spec.twilio_oai_differences}
+        for spec in load_participant_schema()
+        if spec.twilio_oai_differences
+    }
+    methods = [spec.name for spec in load_participant_schema() if spec.format == "http-method"]
+    for name in methods:
+        enum = differing[name]["enum"]
+        assert enum.seed == ["HEAD", "GET", "POST", "PATCH", "PUT", "DELETE"]
+        assert enum.twilio_oai == ["GET", "POST"] == list(parameter(name).values or ())
+    # Twilio's To now names TwiML App destinations (which the form refuses, see its note).
+    assert "TwiML App" in differing["To"]["description"].twilio_oai
+    assert "us2" in differing["Region"]["description"].twilio_oai
+
+
+def test_machine_detection_timeout_has_twilios_range_from_error_21234():
+    spec = parameter("MachineDetectionTimeout")
+    assert (spec.min, spec.max) == (3, 59)
+    assert source_for(spec, "min").url == "https://www.twilio.com/docs/api/errors/21234"

@@ -1,8 +1,10 @@
-"""Derive conferences/schema/create_participant.json from the seed page, or check it."""
+"""Derive conferences/schema/create_participant.json from the seed page and Twilio's
+vendored OpenAPI description, or check it; optionally refresh the vendored description."""
 
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from conferences.schema import SCHEMA_PATH
 from conferences.schema.build import SchemaBuildError, build_schema_file
+from conferences.schema.twilio_oai import (
+    TWILIO_OAI_PATH,
+    TwilioOaiError,
+    render_vendored,
+    vendor_operation,
+)
 
 
 def default_seed_path() -> Path:
@@ -30,12 +38,22 @@ class Command(BaseCommand):
         parser.add_argument(
             "--output", type=Path, default=SCHEMA_PATH, help="Where the JSON lives."
         )
+        parser.add_argument(
+            "--vendor-twilio-oai",
+            type=Path,
+            metavar="TWILIO_API_V2010_JSON",
+            help="First replace the vendored Create Participant operation with the one in "
+            "this copy of twilio-oai's spec/json/twilio_api_v2010.json (needs --commit).",
+        )
+        parser.add_argument("--commit", help="The twilio-oai commit that file comes from.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         seed: Path = options["seed"] or default_seed_path()
         output: Path = options["output"]
         if not seed.is_file():
             raise CommandError(f"Seed page not found: {seed}")
+        if options["vendor_twilio_oai"] is not None:
+            self._vendor(options["vendor_twilio_oai"], options["commit"])
         try:
             rendered = build_schema_file(seed)
         except SchemaBuildError as error:
@@ -62,3 +80,14 @@ class Command(BaseCommand):
             return
         output.write_text(rendered, encoding="utf-8")
         self.stdout.write(self.style.SUCCESS(f"Wrote {output}."))
+
+    def _vendor(self, full_description: Path, commit: str | None) -> None:
+        if not commit:
+            raise CommandError("--vendor-twilio-oai needs --commit (the twilio-oai commit).")
+        try:
+            document = json.loads(full_description.read_text(encoding="utf-8"))
+            vendored = vendor_operation(document, commit=commit)
+        except (OSError, json.JSONDecodeError, TwilioOaiError) as error:
+            raise CommandError(f"Cannot vendor {full_description}: {error}") from error
+        TWILIO_OAI_PATH.write_text(render_vendored(vendored), encoding="utf-8")
+        self.stdout.write(f"Vendored Create Participant from {commit[:12]} into {TWILIO_OAI_PATH}.")
