@@ -50,13 +50,13 @@ class Edge:
 
 def _edges(spec: ParameterSpec) -> Iterator[Edge]:
     if spec.is_integer and spec.min is not None and spec.max is not None:
-        for value, why in (
+        for number, why in (
             (spec.min - 1, "below min"),
             (spec.min, "min"),
             (spec.max, "max"),
             (spec.max + 1, "above max"),
         ):
-            yield Edge(spec, str(value), why)
+            yield Edge(spec, str(number), why)
     elif spec.is_integer:
         # An integer the schema leaves open: Twilio may still have a range the form misses.
         for value in ("0", "1", "2", "1000", "100000"):
