@@ -16,7 +16,7 @@ from twilio_sandbox import errors, paging, resources
 from twilio_sandbox.faults import CallQueue, Faults
 from twilio_sandbox.magic import rejection_for
 from twilio_sandbox.player import Player
-from twilio_sandbox.sids import CALL_SID, CONFERENCE_SID
+from twilio_sandbox.sids import CALL_SID, CONFERENCE_SID, new_sid
 from twilio_sandbox.state import Call, Conference, ConferenceStatus, Participant, Store
 from twilio_sandbox.validation import (
     CALL_STATUSES,
@@ -109,6 +109,28 @@ class Api:
         with self._store.lock:
             answer: Answer = handler(route, query if method == "GET" else form)
             return answer
+
+    def misanswer(self, answer: Answer, wrong: str, route: Route, method: str) -> Answer:
+        """The answer made wrong as the `wrong_answer` fault asks (faults.WRONG_ANSWERS);
+        what the request did stays done."""
+        body = dict(answer.body or {})
+        with self._store.lock:
+            others = [
+                c
+                for c in self._store.calls.values()
+                if c.account_sid == route.account_sid
+                and c.sid not in (answer.created_call_sid, route.call)
+            ]
+            if answer.created_call_sid is not None:
+                if wrong == "reused_call_sid" and others:
+                    body["call_sid"] = others[0].sid
+                elif wrong == "other_label":
+                    body["label"] = f"{body.get('label') or ''}-not-asked"
+                elif wrong == "other_conference":
+                    body["conference_sid"] = new_sid("CF")
+            elif wrong == "other_call" and route.name == "call" and method == "GET" and others:
+                body = resources.call_json(others[0])
+        return Answer(answer.status, body, answer.created_call_sid)
 
     # ----------------------------------------------------------------- conferences
 

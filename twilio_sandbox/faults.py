@@ -13,7 +13,8 @@ JSON shape (POST /_sandbox/faults, `Faults.from_json`); every key is optional:
          "hang_after_create_seconds": 0, "hang_rate": 1.0,
          "callback_duplicate_rate": 0.0, "callback_reorder_rate": 0.0,
          "callback_delay_ms": 0, "callback_drop_rate": 0.0,
-         "callback_endpoint_down": false}
+         "callback_endpoint_down": false,
+         "wrong_answer": ""}               # see WRONG_ANSWERS
       ]
     }
 
@@ -34,6 +35,15 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from twilio_sandbox import errors
+
+# Answers Twilio should never give, for testing that a client checks what comes back. The
+# request itself is carried out as asked (a create still creates its call); only the answer
+# is wrong:
+#   reused_call_sid   a create answers with the CallSid of the account's first call
+#   other_label       a create answers with a label that was not asked for
+#   other_conference  a create answers with the SID of a conference that does not exist
+#   other_call        fetching a call answers with another call of the account
+WRONG_ANSWERS = frozenset({"reused_call_sid", "other_label", "other_conference", "other_call"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,7 @@ class FaultRule:
     callback_delay_ms: int = 0
     callback_drop_rate: float = 0.0
     callback_endpoint_down: bool = False
+    wrong_answer: str = ""
 
     def is_noop(self) -> bool:
         return self == FaultRule(match=self.match)
@@ -148,6 +159,10 @@ def _rule(data: object) -> FaultRule:
 
 
 def _rule_value(key: str, value: object) -> object:
+    if key == "wrong_answer":
+        if value not in WRONG_ANSWERS | {""}:
+            raise ValueError(f"{key} must be one of {', '.join(sorted(WRONG_ANSWERS))}")
+        return value
     if key == "callback_endpoint_down":
         if not isinstance(value, bool):
             raise ValueError(f"{key} must be true or false")
@@ -173,6 +188,7 @@ class RequestFaults:
     delay_seconds: float = 0.0
     error_status: int | None = None
     hang_seconds: float = 0.0
+    wrong_answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -217,13 +233,15 @@ class FaultDecider:
             delay_ms = 0.0
             error_status = None
             hang = 0.0
+            wrong = ""
             for rule in self._matching(to, label, named):
+                wrong = wrong or rule.wrong_answer
                 delay_ms += rule.latency_ms + self._rng.uniform(0, rule.jitter_ms)
                 if error_status is None and self._hits(rule.error_rate):
                     error_status = self._rng.choice(rule.error_statuses)
                 if creates and rule.hang_after_create_seconds and self._hits(rule.hang_rate):
                     hang = max(hang, rule.hang_after_create_seconds)
-            return RequestFaults(delay_ms / 1000, error_status, hang)
+            return RequestFaults(delay_ms / 1000, error_status, hang, wrong)
 
     def for_callback(self, *, to: str | None, label: str | None) -> CallbackFaults:
         with self._lock:

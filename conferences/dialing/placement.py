@@ -3,31 +3,39 @@
 Twilio's Create Participant is not idempotent, and a caller rung twice is the worst bug
 this product can have. Every dial carries a unique Label and our callback URLs carry its
 id. After any attempt whose outcome we cannot know (read timeout, reset, 5xx, a worker
-that died while placing) the next run checks, in this order, before creating again:
-  1. a callback already arrived for this dial id;
-  2. the conference (by SID or friendly name) has a participant with this Label;
-  3. the Calls list has a call to this number created since the first attempt.
-Only when all three find nothing after a grace period is the call created again."""
+that died while placing, an answer that is not about the call asked for) the next run
+runs the exactly-once checks (`dialing.checks`) before creating again; only when they
+found nothing after a grace period, and could have seen such a call, is the call created
+again. When they cannot tell, the dial waits and checks again, and fails with the reason
+at its deadline rather than risk a second call."""
 
 from __future__ import annotations
 
 import logging
 import random
 import time
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Literal
 
+import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from conferences.accounts import twilio_accounts
 from conferences.core import crypto
 from conferences.dialing import queueing
-from conferences.dialing.pacing import Token
+from conferences.dialing.checks import (
+    ChecksInconclusive,
+    ExistingCall,
+    answer_mismatch,
+    find_existing_call,
+)
+from conferences.dialing.claims import Claim, ClaimLost, claim_dial
+from conferences.dialing.pacing import Pacer, Token
 from conferences.dialing.slots import (
     _add_to_retry_lane,
     _pacer,
@@ -39,8 +47,7 @@ from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
 from conferences.models import (
-    CallbackEvent,
-    CallbackKind,
+    WAITING_FOR_WORKER_STATUSES,
     Conference,
     DialAttempt,
     DialRequest,
@@ -51,40 +58,18 @@ from conferences.models import (
 logger = logging.getLogger(__name__)
 
 
-def _stale_before() -> datetime:
-    return timezone.now() - timedelta(seconds=settings.DIAL_STALE_CLAIM_SECONDS)
-
-
-def claim_dial(dial_id: int) -> bool:
-    """Take a dial for this worker (-> placing). False when another live worker has it, it is
-    not due yet, or it is done. A claim left by a dead worker is taken over, and the call it
-    may have placed is looked for before any new create."""
-    now = timezone.now()
-    claimed = (
-        DialRequest.objects.filter(pk=dial_id, status=DialStatus.PENDING)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(
-            status=DialStatus.PLACING,
-            heartbeat_at=now,
-            first_attempt_at=Coalesce(F("first_attempt_at"), now),
-        )
-    )
-    if claimed:
-        return True
-    taken_over = DialRequest.objects.filter(
-        pk=dial_id, status=DialStatus.PLACING, heartbeat_at__lt=_stale_before()
-    ).update(heartbeat_at=now, needs_verification=True)
-    return taken_over == 1
-
-
 def _release(dial: DialRequest, *, delay: float, verify: bool) -> bool:
     """Back to pending, due after `delay` seconds, and enqueued again. False when the dial
     is no longer ours to release: callbacks already moved it past placing."""
     due = timezone.now() + timedelta(seconds=delay)
-    updated = DialRequest.objects.filter(pk=dial.pk, status=DialStatus.PLACING).update(
+    updated = DialRequest.objects.filter(
+        pk=dial.pk, status=DialStatus.PLACING, claim_token=dial.claim_token
+    ).update(
         status=DialStatus.PENDING,
         next_attempt_at=due,
         needs_verification=verify or F("needs_verification"),
+        claim_token="",
+        claim_expires_at=None,
     )
     if updated:
         transaction.on_commit(lambda: _add_to_retry_lane(dial.pk, due))
@@ -118,61 +103,6 @@ def _backoff(attempt: int) -> float:
     return random.uniform(0, ceiling)  # noqa: S311 -- jitter, not security
 
 
-@dataclass(frozen=True)
-class ExistingCall:
-    check: str
-    call_sid: str
-    conference_sid: str = ""
-
-
-def find_existing_call(dial: DialRequest) -> ExistingCall | None:
-    """The three checks, in order; the first that finds the call decides."""
-    # A stored callback counts before a worker has applied it (and linked it to the dial):
-    # the dial's id in our callback URL names it (the unapplied ones are few and indexed).
-    # Not conference events: Twilio sends those about every participant to the URL of the
-    # conference's first one, so the id in their URL may name another dial.
-    ours = CallbackEvent.objects.filter(
-        Q(dial=dial)
-        | Q(
-            applied_at__isnull=True,
-            dial_id_in_url=dial.pk,
-            kind__in=[CallbackKind.CALL_STATUS, CallbackKind.AMD, CallbackKind.RECORDING],
-        )
-    )
-    event = ours.exclude(call_sid="").order_by("received_at").first()
-    if event is not None or ours.exists():
-        return ExistingCall(
-            "callback",
-            event.call_sid if event else "",
-            event.conference_sid if event else "",
-        )
-    creds = twilio_accounts.credentials(dial.account)
-    timeout = settings.TWILIO_HTTP_TIMEOUT_SECONDS
-    conference_sids = (
-        [dial.conference.sid]
-        if dial.conference.sid
-        else [
-            found.sid
-            for found in gateway.find_conferences(
-                creds, friendly_name=dial.conference.friendly_name, timeout=timeout
-            )
-            if found.status != "completed"
-        ]
-    )
-    for conference_sid in conference_sids:
-        participant = gateway.fetch_participant(creds, conference_sid, dial.label, timeout=timeout)
-        if participant is not None:
-            return ExistingCall("participant-label", participant.call_sid, conference_sid)
-    since = (dial.first_attempt_at or dial.created_at) - timedelta(seconds=5)
-    for call in gateway.find_calls(
-        creds, to=dial.to_number, started_on_or_after=since, timeout=timeout
-    ):
-        # Two dials to the same number may be in flight; never adopt another dial's call.
-        if not DialRequest.objects.filter(call_sid=call.sid).exclude(pk=dial.pk).exists():
-            return ExistingCall("calls-list", call.sid)
-    return None
-
-
 def _adopt(dial: DialRequest, found: ExistingCall, attempt: DialAttempt) -> None:
     now = timezone.now()
     updates: dict[str, object] = {
@@ -199,7 +129,9 @@ def _adopt(dial: DialRequest, found: ExistingCall, attempt: DialAttempt) -> None
     logger.info("dial %s: existing call adopted (%s)", dial.pk, found.check)
 
 
-def _record_placed(dial: DialRequest, placed: gateway_types.PlacedParticipant) -> None:
+def _record_placed(
+    dial: DialRequest, placed: gateway_types.PlacedParticipant, *, conference_confirmed: bool
+) -> None:
     now = timezone.now()
     with transaction.atomic():
         DialRequest.objects.filter(pk=dial.pk).update(
@@ -216,13 +148,13 @@ def _record_placed(dial: DialRequest, placed: gateway_types.PlacedParticipant) -
         DialRequest.objects.filter(
             pk=dial.pk, status__in=statuses_before(DialStatus.QUEUED)
         ).update(status=DialStatus.QUEUED)
-        if placed.conference_sid:
+        if placed.conference_sid and conference_confirmed:
             Conference.objects.filter(pk=dial.conference_id, sid__isnull=True).update(
                 sid=placed.conference_sid
             )
 
 
-def place_dial(dial_id: int) -> None:
+def place_dial(claim: Claim) -> None:
     """Place a claimed dial, then any retries that are due (ahead of the broker's queue).
 
     Waits between attempts (a backoff, the grace before the checks) are never spent in a
@@ -230,59 +162,118 @@ def place_dial(dial_id: int) -> None:
     back when due.
     """
     started = time.monotonic()
-    _place_claimed(dial_id)
+    _place_claimed(claim)
     while time.monotonic() - started < settings.CELERY_TASK_SOFT_TIME_LIMIT / 3:
         due_id = _pop_due_retry()
         if due_id is None:
             return
-        if claim_dial(due_id):
-            _place_claimed(due_id)
+        due_claim = claim_dial(due_id)
+        if due_claim is not None:
+            _place_claimed(due_claim)
+        else:
+            adopt_if_moved_on(due_id)
 
 
-def _place_claimed(dial_id: int) -> None:
-    """One attempt at a claimed dial: verify first when an earlier try may have placed it."""
+def adopt_if_moved_on(dial_id: int) -> bool:
+    """A dial handed back to be checked whose callbacks moved it on while it waited: its
+    call exists (check 1 decides). Record the placing now rather than leave it for the
+    sweeper. True when this run recorded it."""
+    unchecked = DialRequest.objects.filter(
+        pk=dial_id, placed_at__isnull=True, needs_verification=True
+    ).exclude(status__in=WAITING_FOR_WORKER_STATUSES)
+    # The conditional update is the claim: of two runs, one records the placing.
+    if not unchecked.update(needs_verification=False):
+        return False
     dial = DialRequest.objects.select_related("account", "conference").get(pk=dial_id)
-    if dial.status != DialStatus.PLACING:
+    number = DialAttempt.objects.filter(dial=dial).count() + 1
+    attempt = DialAttempt(dial=dial, number=number, started_at=timezone.now())
+    try:
+        found = find_existing_call(dial)
+    except (ChecksInconclusive, errors.GatewayError):
+        found = None  # callbacks moved it on: the call exists, its SID comes with them
+    _adopt(dial, found or ExistingCall("callback", ""), attempt)
+    return True
+
+
+def _place_claimed(claim: Claim) -> None:
+    """One attempt at a claimed dial: verify first when an earlier try may have placed it."""
+    dial = DialRequest.objects.select_related("account", "conference").get(pk=claim.dial_id)
+    if dial.status != DialStatus.PLACING or dial.claim_token != claim.token:
         return
     number = DialAttempt.objects.filter(dial=dial).count() + 1
     try:
         wait_limit = min(10.0, settings.CELERY_TASK_SOFT_TIME_LIMIT / 3)
-        retry = _attempt(dial, number, wait_limit=wait_limit)
+        retry = _attempt(dial, claim, number, wait_limit=wait_limit)
         if retry is not None:
             _release_or_adopt(dial, retry, number)
+    except ClaimLost:
+        # Our lease lapsed and the sweeper handed the dial on: it is checked before any
+        # create by whoever has it now. Touch nothing more.
+        logger.warning("dial %s: this worker's claim lapsed and was taken over", dial.pk)
     except SoftTimeLimitExceeded:
         # Out of time, perhaps mid-request: hand the dial back at once, to be verified
-        # before any create, rather than leave its claim to go stale.
+        # before any create, rather than leave its lease to lapse.
         _release(dial, delay=settings.DIAL_VERIFY_GRACE_SECONDS, verify=True)
         raise
 
 
 def _release_or_adopt(dial: DialRequest, retry: _Retry, number: int) -> None:
-    if not _release(dial, delay=retry.delay, verify=retry.verify):
-        # Callbacks moved the dial on before we could hand it back: the create took effect.
-        adoption = DialAttempt(dial=dial, number=number + 1, started_at=timezone.now())
-        _adopt(dial, find_existing_call(dial) or ExistingCall("callback", ""), adoption)
+    if _release(dial, delay=retry.delay, verify=retry.verify):
+        return
+    status = DialRequest.objects.filter(pk=dial.pk).values_list("status", flat=True).first()
+    if status in WAITING_FOR_WORKER_STATUSES:
+        # Not moved on: our lease lapsed and the dial went to another run, which checks.
+        return
+    # Callbacks moved the dial on before we could hand it back: the create took effect.
+    adoption = DialAttempt(dial=dial, number=number + 1, started_at=timezone.now())
+    try:
+        found = find_existing_call(dial)
+    except ChecksInconclusive:
+        found = None
+    _adopt(dial, found or ExistingCall("callback", ""), adoption)
 
 
-def _attempt(dial: DialRequest, number: int, *, wait_limit: float) -> _Retry | None:
+def _verify(dial: DialRequest, claim: Claim, attempt: DialAttempt) -> _Retry | Literal[True] | None:
+    """The exactly-once checks before a create. True: nothing exists, create; None: settled
+    (adopted, or failed at the deadline); a _Retry: check again later."""
+    try:
+        found = find_existing_call(dial, claim)
+    except errors.GatewayError as error:
+        attempt.outcome = DialAttempt.Outcome.RETRYABLE_ERROR
+        attempt.decided_by = "check-failed"
+        attempt.detail = f"could not check for an existing call: {error.message}"
+        attempt.save()
+        return _Retry(_backoff(attempt.number), verify=True)
+    except ChecksInconclusive as unsure:
+        attempt.outcome = DialAttempt.Outcome.RETRYABLE_ERROR
+        attempt.decided_by = "checks-inconclusive"
+        attempt.detail = f"cannot tell whether the call exists: {unsure}"
+        attempt.save()
+        if timezone.now() > dial.created_at + timedelta(seconds=settings.DIAL_DEADLINE_SECONDS):
+            _fail(
+                dial,
+                f"not placed: Twilio may have created the call but the checks could not "
+                f"tell ({unsure}); not dialed again, so the caller is never called twice",
+            )
+            return None
+        return _Retry(max(settings.DIAL_VERIFY_GRACE_SECONDS, _backoff(attempt.number)), True)
+    if found is not None:
+        _adopt(dial, found, attempt)
+        return None
+    attempt.decided_by = "checks-found-nothing"
+    return True
+
+
+def _attempt(dial: DialRequest, claim: Claim, number: int, *, wait_limit: float) -> _Retry | None:
     """The checks when needed, a slot, the create. None when the dial is settled (placed,
     adopted, failed, or handed back until its next slot)."""
     deadline = dial.created_at + timedelta(seconds=settings.DIAL_DEADLINE_SECONDS)
     attempt = DialAttempt(dial=dial, number=number, started_at=timezone.now())
 
     if dial.needs_verification:
-        try:
-            found = find_existing_call(dial)
-        except errors.GatewayError as error:
-            attempt.outcome = DialAttempt.Outcome.RETRYABLE_ERROR
-            attempt.decided_by = "check-failed"
-            attempt.detail = f"could not check for an existing call: {error.message}"
-            attempt.save()
-            return _Retry(_backoff(number), verify=True)
-        if found is not None:
-            _adopt(dial, found, attempt)
-            return None
-        attempt.decided_by = "checks-found-nothing"
+        verified = _verify(dial, claim, attempt)
+        if verified is not True:
+            return verified
 
     if timezone.now() > deadline:
         _fail(dial, f"not placed within {settings.DIAL_DEADLINE_SECONDS} s")
@@ -293,7 +284,17 @@ def _attempt(dial: DialRequest, number: int, *, wait_limit: float) -> _Retry | N
     if password:
         params["SipAuthPassword"] = password
     creds = twilio_accounts.credentials(dial.account)
-    token = _take_token(dial, wait_limit=wait_limit)
+    # Renewed now, the lease outlives the slot wait (renewed each second of a longer one)
+    # and the create: the sweeper never hands the dial on while this request may be out.
+    if not claim.renew():
+        raise ClaimLost(dial.pk)
+    try:
+        token = _take_token(dial, claim, wait_limit=wait_limit)
+    except redis.RedisError as error:
+        # No pacing without Redis: hand the dial back rather than hold it until the lease
+        # lapses. No create was sent, so nothing needs checking for it.
+        logger.warning("dial %s: no call slot (Redis: %s); handed back", dial.pk, error)
+        return _Retry(_backoff(number), verify=False)
     if token is None:
         # The next slot is far off: wait in the broker, not in a worker.
         return _Retry(2.0, verify=False)
@@ -311,14 +312,38 @@ def _attempt(dial: DialRequest, number: int, *, wait_limit: float) -> _Retry | N
         attempt.latency_ms = int((time.monotonic() - started) * 1000)
         return _handle_create_error(dial, attempt, error, token)
     attempt.latency_ms = int((time.monotonic() - started) * 1000)
-    _pacer(dial).record_create(throttled=False)
-    attempt.outcome = DialAttempt.Outcome.PLACED
+    _tell_pacer(dial, lambda pacer: pacer.record_create(throttled=False))
     attempt.http_status = 201
+    mismatch, conference_confirmed = answer_mismatch(dial, placed, creds)
+    if mismatch:
+        # Twilio's answer is not about the call we asked for: a call was made, but which one
+        # is not known. Never store what the answer says; the checks find the real call.
+        attempt.outcome = DialAttempt.Outcome.MISMATCH
+        attempt.decided_by = "answer-checked"
+        attempt.detail = mismatch
+        attempt.save()
+        logger.error(
+            "dial %s: Twilio's answer to the create does not match the request: %s; "
+            "not stored, the exactly-once checks look for the call",
+            dial.pk,
+            mismatch,
+        )
+        return _Retry(settings.DIAL_VERIFY_GRACE_SECONDS, verify=True)
+    attempt.outcome = DialAttempt.Outcome.PLACED
     attempt.detail = f"call {placed.call_sid}, participant {placed.status}"
     attempt.save()
-    _record_placed(dial, placed)
+    _record_placed(dial, placed, conference_confirmed=conference_confirmed)
     logger.info("dial %s placed: %s", dial.pk, placed.call_sid)
     return None
+
+
+def _tell_pacer(dial: DialRequest, news: Callable[[Pacer], object]) -> None:
+    """Tell the pacer what a create did. Redis gone at that moment must not lose what the
+    create did: the dial's record comes first, the pacing only adjusts the rate."""
+    try:
+        news(_pacer(dial))
+    except redis.RedisError as error:
+        logger.warning("dial %s: pacing not told about its create (Redis: %s)", dial.pk, error)
 
 
 LABEL_IN_USE = 16026
@@ -333,20 +358,22 @@ def _handle_create_error(
     if error.code == LABEL_IN_USE:
         # Our label is unique to this dial: Twilio already has this participant.
         attempt.save()
-        found = find_existing_call(dial) or ExistingCall("participant-label", "")
-        _adopt(dial, found, attempt)
+        try:
+            found = find_existing_call(dial)
+        except (ChecksInconclusive, errors.GatewayError):
+            found = None  # the SID comes with the participant's callbacks
+        _adopt(dial, found or ExistingCall("participant-label", ""), attempt)
         return None
-    pacer = _pacer(dial)
     if not error.outcome_unknown:
         # Twilio refused before acting (4xx, 429), or the request never reached it (refused
         # connection): no call was created, so the slot goes back.
-        pacer.give_back(token)
+        _tell_pacer(dial, lambda pacer: pacer.give_back(token))
     if not error.retryable:
         attempt.outcome = DialAttempt.Outcome.PERMANENT_ERROR
         attempt.save()
         _fail(dial, f"Twilio refused the call ({error.code or error.status})", error)
         return None
-    pacer.record_create(throttled=error.status == 429)
+    _tell_pacer(dial, lambda pacer: pacer.record_create(throttled=error.status == 429))
     attempt.outcome = (
         DialAttempt.Outcome.UNKNOWN
         if error.outcome_unknown

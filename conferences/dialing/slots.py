@@ -10,14 +10,11 @@ from datetime import datetime
 
 import redis
 from django.conf import settings
-from django.utils import timezone
 
 from conferences.core.redis_connection import redis_client
+from conferences.dialing.claims import Claim
 from conferences.dialing.pacing import Pacer, Token
-from conferences.models import (
-    DialRequest,
-    DialStatus,
-)
+from conferences.models import DialRequest
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +38,20 @@ def _late_tolerance() -> float:
     return max(0.005, float(settings.DIAL_PACING_MARGIN) / 4)
 
 
-def _hold(dial_id: int, until: float) -> bool:
-    """Sleep until `until` (monotonic), beating the claim each second of a longer wait so the
-    sweeper never takes this live worker for dead. False as soon as the dial is no longer
-    ours (callbacks moved it past placing)."""
+def _hold(claim: Claim, until: float) -> bool:
+    """Sleep until `until` (monotonic), renewing the claim's lease each second of a longer
+    wait so the sweeper never takes this live worker for dead. False as soon as the dial is
+    no longer ours (callbacks moved it past placing, or the lease was taken over)."""
     while True:
         left = until - time.monotonic()
         if left <= 0:
             return True
         time.sleep(min(left, 1.0))
-        if until > time.monotonic() and not DialRequest.objects.filter(
-            pk=dial_id, status=DialStatus.PLACING
-        ).update(heartbeat_at=timezone.now()):
+        if until > time.monotonic() and not claim.renew():
             return False
 
 
-def _take_token(dial: DialRequest, *, wait_limit: float) -> Token | None:
+def _take_token(dial: DialRequest, claim: Claim, *, wait_limit: float) -> Token | None:
     """Reserve this account's next call slot and sleep until it opens; None if it is further
     off than `wait_limit` seconds, or the dial moved on while we waited. The caller sends at
     once: nothing but the request itself may lie between the slot and Twilio."""
@@ -70,7 +65,7 @@ def _take_token(dial: DialRequest, *, wait_limit: float) -> Token | None:
             return None
         if not token.taken:
             # Come back when the slot is within reach; whoever reserves it first takes it.
-            if not _hold(dial.pk, reserved_at + token.wait - SLOT_RESERVE_AHEAD_SECONDS + 0.01):
+            if not _hold(claim, reserved_at + token.wait - SLOT_RESERVE_AHEAD_SECONDS + 0.01):
                 return None
             continue
         starts = reserved_at + token.wait  # at most SLOT_RESERVE_AHEAD_SECONDS away

@@ -24,9 +24,13 @@ logger = logging.getLogger(__name__)
     ignore_result=True,
 )
 def place_dial(dial_id: int) -> None:
-    if not placement.claim_dial(dial_id):
-        return  # someone else has it, it is not due yet, or it is done
-    placement.place_dial(dial_id)
+    claim = placement.claim_dial(dial_id)
+    if claim is None:
+        # Someone else has it, it is not due yet, or it is done; or, handed back to be
+        # checked, its callbacks moved it on meanwhile: then its placing is recorded now.
+        placement.adopt_if_moved_on(dial_id)
+        return
+    placement.place_dial(claim)
 
 
 @shared_task(name=task_queue.SWEEP_DIALS, acks_late=True, ignore_result=True)

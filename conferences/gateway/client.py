@@ -5,6 +5,7 @@ Typed functions in, dataclasses from `gateway.types` out; every failure is a Gat
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -19,7 +20,7 @@ from twilio.rest.api.v2010.account.call import CallList  # noqa: F401
 from twilio.rest.api.v2010.account.conference import ConferenceList  # noqa: F401
 from twilio.rest.api.v2010.account.conference.participant import ParticipantList  # noqa: F401
 
-from conferences.gateway.errors import _translate
+from conferences.gateway.errors import GatewayError, _translate
 from conferences.gateway.types import (
     AccountCredentials,
     CallDetails,
@@ -31,6 +32,8 @@ from conferences.gateway.types import (
     ParticipantSummary,
     PlacedParticipant,
 )
+
+logger = logging.getLogger(__name__)
 
 # Twilio names whose SDK keyword differs from the plain snake_case of the name.
 _SDK_KEYWORD_EXCEPTIONS = {"From": "from_"}
@@ -85,6 +88,18 @@ def _fetch_or_none(request: Callable[[], Any]) -> Any:
         raise _translate(error) from error
     except (TwilioException, requests.RequestException) as error:
         raise _translate(error) from error
+
+
+def _answered_about(asked: str, answered: Sequence[str], resource: str) -> None:
+    """Twilio's answer must be about the resource asked for; anything else is a loud error,
+    never data (a reconciled event about another call would land on this one's timeline)."""
+    if asked not in answered:
+        logger.error("Twilio answered about %s %s when asked about %s", resource, answered, asked)
+        raise GatewayError(
+            f"Twilio answered about another {resource} ({', '.join(answered) or 'none'}) "
+            f"when asked about {asked}",
+            retryable=False,
+        )
 
 
 def _int_or_none(value: object) -> int | None:
@@ -180,40 +195,43 @@ def fetch_participant(
             .fetch()
         )
     )
-    return None if participant is None else _participant_summary(participant)
+    if participant is None:
+        return None
+    _answered_about(
+        call_sid_or_label, [participant.call_sid or "", participant.label or ""], "participant"
+    )
+    return _participant_summary(participant)
 
 
 def find_calls(
     creds: AccountCredentials,
     *,
     to: str,
-    started_on_or_after: datetime,
+    from_: str | None = None,
     timeout: float,
+    limit: int = 1000,
 ) -> list[CallSummary]:
-    """Calls to `to` created at or after the given time (Twilio filters by date; we refine)."""
+    """Calls to `to` (and from `from_`) in any state, up to `limit`: no start-time bound,
+    since a call queued or ringing has no start time yet and would be left out."""
+    filters: dict[str, Any] = {"to": to} if from_ is None else {"to": to, "from_": from_}
     try:
         calls = _client(creds, timeout).calls.list(
-            to=to, start_time_after=started_on_or_after, limit=200
+            **filters, limit=limit, page_size=min(limit, 1000)
         )
     except (TwilioException, requests.RequestException) as error:
         raise _translate(error) from error
-    found = []
-    for call in calls:
-        created = call.date_created
-        if created is not None and created < started_on_or_after:
-            continue
-        found.append(
-            CallSummary(
-                sid=call.sid or "",
-                to=call.to or "",
-                from_=call._from or "",
-                status=call.status or "",
-                date_created=created,
-                answered_by=call.answered_by or "",
-                duration_seconds=_int_or_none(call.duration),
-            )
+    return [
+        CallSummary(
+            sid=call.sid or "",
+            to=call.to or "",
+            from_=call._from or "",
+            status=call.status or "",
+            date_created=call.date_created,
+            answered_by=call.answered_by or "",
+            duration_seconds=_int_or_none(call.duration),
         )
-    return found
+        for call in calls
+    ]
 
 
 # --- Dial page: open conferences ------------------------------------------------------
@@ -328,7 +346,10 @@ def fetch_conference(
 ) -> ConferenceSummary | None:
     """A conference by SID; None when Twilio has no such conference."""
     conference = _fetch_or_none(lambda: _client(creds, timeout).conferences(conference_sid).fetch())
-    return None if conference is None else _conference_summary(conference)
+    if conference is None:
+        return None
+    _answered_about(conference_sid, [conference.sid or ""], "conference")
+    return _conference_summary(conference)
 
 
 def fetch_call(creds: AccountCredentials, call_sid: str, *, timeout: float) -> CallDetails | None:
@@ -336,6 +357,7 @@ def fetch_call(creds: AccountCredentials, call_sid: str, *, timeout: float) -> C
     call = _fetch_or_none(lambda: _client(creds, timeout).calls(call_sid).fetch())
     if call is None:
         return None
+    _answered_about(call_sid, [call.sid or ""], "call")
     return CallDetails(
         sid=call.sid or "",
         status=call.status or "",
@@ -354,6 +376,7 @@ def fetch_conference_details(
     conference = _fetch_or_none(lambda: _client(creds, timeout).conferences(conference_sid).fetch())
     if conference is None:
         return None
+    _answered_about(conference_sid, [conference.sid or ""], "conference")
     return ConferenceDetails(
         sid=conference.sid or "",
         status=conference.status or "",

@@ -11,6 +11,9 @@ from conferences.core.dial_states import FINAL_DIAL_STATUSES, DialStatus
 from conferences.models.conferences import Conference
 from conferences.models.twilio_accounts import TwilioAccount
 
+# One label per caller per conference (Twilio addresses participants by it).
+UNIQUE_LABEL_CONSTRAINT = "unique_label_per_conference"
+
 
 class DialRequest(models.Model):
     """One operator's request to bring one caller into one conference: exactly one call."""
@@ -25,6 +28,9 @@ class DialRequest(models.Model):
     to_number = models.CharField(max_length=255)
     from_number = models.CharField(max_length=255)
     label = models.CharField(max_length=128)
+    # Set when the operator dialed an invitee whose number is masked for them (someone
+    # else's): the dial being theirs must not show them the number (accounts.masking).
+    numbers_hidden_from_operator = models.BooleanField(default=False, db_default=False)
     # The Create Participant body as sent, without secrets (SipAuthPassword is elsewhere).
     params = models.JSONField(default=dict)
     # Where the operator's own callback URLs get relayed: {kind: {url, method, events}}.
@@ -33,6 +39,12 @@ class DialRequest(models.Model):
 
     attempts = models.PositiveIntegerField(default=0)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # A worker's claim on a placing dial is a lease: it holds until claim_expires_at (the
+    # database's clock), the task renews it while it works, and once it lapses the sweeper
+    # sends the dial through the exactly-once checks, whoever held it (dialing.claims).
+    # A database default too: synthetic history inserts rows in SQL.
+    claim_token = models.CharField(max_length=32, blank=True, default="", db_default="")
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     placed_at = models.DateTimeField(null=True, blank=True)
@@ -79,9 +91,7 @@ class DialRequest(models.Model):
         permissions = [(action.codename, action.description) for action in roles.ACTIONS]
         default_permissions = ("view", "change")
         constraints = [
-            models.UniqueConstraint(
-                fields=["conference", "label"], name="unique_label_per_conference"
-            ),
+            models.UniqueConstraint(fields=["conference", "label"], name=UNIQUE_LABEL_CONSTRAINT),
         ]
         indexes = [
             models.Index(fields=["status", "created_at"]),
@@ -121,6 +131,8 @@ class DialAttempt(models.Model):
         RETRYABLE_ERROR = "retryable", "Failed, will retry"
         PERMANENT_ERROR = "permanent", "Failed"
         UNKNOWN = "unknown", "No answer from Twilio"
+        # Twilio's answer was not about the call asked for: never stored, checked instead.
+        MISMATCH = "mismatch", "Twilio's answer did not match the request"
 
     dial = models.ForeignKey(DialRequest, on_delete=models.CASCADE, related_name="attempt_log")
     number = models.PositiveIntegerField()
