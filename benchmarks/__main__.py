@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "webhooks": "benchmarks.webhooks",
     "pipeline": "benchmarks.pipeline",
     "history": "benchmarks.history",
+    "faults": "benchmarks.faults",
 }
 
 

@@ -118,8 +118,8 @@ def bench_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def fresh_database() -> None:
-    """Drop and re-create the benchmark database, then migrate it."""
+def fresh_database(name: str = BENCH_DATABASE, env: dict[str, str] | None = None) -> None:
+    """Drop and re-create the benchmark database (or `name`), then migrate it (with `env`)."""
     import psycopg
 
     if "django.db" in sys.modules:
@@ -132,14 +132,14 @@ def fresh_database() -> None:
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-            (BENCH_DATABASE,),
+            (name,),
         )
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}")
-        conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"],
         cwd=BASE,
-        env=bench_env(),
+        env=env or bench_env(),
         check=True,
     )
 

@@ -22,7 +22,7 @@ from conferences.models import (
     RelayDelivery,
     WebhookRejection,
 )
-from conferences.operations import heartbeat
+from conferences.operations import heartbeat, reconcile_requests
 from conferences.operations.queues import LAG_QUANTILES, callback_lag, queue_state
 from conferences.operations.webhook_health import (
     LIVE_DIAL_STATUSES,
@@ -150,6 +150,13 @@ def prometheus_text(now: datetime | None = None) -> str:
     )
     reconciled.add(CallbackEvent.objects.filter(kind=CallbackKind.RECONCILED).count())
     families.append(reconciled)
+    asked = _Family(
+        "dialin_reconcile_api_requests_total",
+        "counter",
+        "Requests reconciliation made to Twilio's API (counted in Redis, since it started).",
+    )
+    asked.add(reconcile_requests.api_requests_made())
+    families.append(asked)
 
     last = last_callback_at()
     last_family = _Family(

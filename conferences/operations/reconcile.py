@@ -1,46 +1,57 @@
 """Reconciliation: when callbacks are lost, ask Twilio's API what happened.
 
 Callbacks get lost: our server was down, a proxy misrouted them, a signature setting broke
-after a deploy. A dial still live at Twilio (queued … in-progress) that has heard nothing
-for RECONCILE_AFTER_SECONDS, or an open conference as quiet, is looked up through the API
-(Participant, Call and Conference fetch). What the API knows beyond our record becomes a
-CallbackEvent of kind `reconciled`, written in the words of the callback it stands in for
-(callback_applier.RECONCILED_AS), and is applied by callback_applier.apply_event: the very same
-forward-only rules. So a late real callback afterwards moves nothing back, and a second
-reconciliation writes nothing again (one dedupe key per fact learned).
+after a deploy. Each state expects its next event by a deadline of its own
+(`operations.expectations`): a queued or initiated call its progress within ~30 s, a ringing
+one an end by its Timeout, a call that left the conference its end, an ended participant its
+leave, a conference whose last participant left its end. When that deadline passes the record
+is looked up through the API; calls in a conference are checked at a steady, cheap rate, one
+participant list per conference, and only a call the list does not show as expected is
+fetched. Anything silent for RECONCILE_AFTER_SECONDS is looked up too, whatever its state.
+
+What the API knows beyond our record becomes a reconciled CallbackEvent applied by the same
+forward-only rules as a callback (`operations.reconcile_facts`). So a late real callback
+afterwards moves nothing back, and a second reconciliation writes nothing again. Every request
+reconciliation makes to the API is counted (`api_requests_made`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from conferences.accounts import twilio_accounts
 from conferences.audit import trail as audit
-from conferences.callbacks import applier as callback_applier
 from conferences.callbacks import meaning as callback_meaning
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
 from conferences.models import (
     DIAL_STATUS_RANK,
-    CallbackEvent,
-    CallbackKind,
     Conference,
     ConferenceStatus,
     DialRequest,
     DialStatus,
     User,
 )
+from conferences.operations import expectations, reconcile_requests
+from conferences.operations.reconcile_facts import (
+    Trigger,
+    call_facts,
+    conference_facts,
+    leave_fact,
+    record_fact,
+)
+from conferences.operations.reconcile_requests import api_requests_made, requests_made_here
 
 logger = logging.getLogger(__name__)
 
@@ -55,23 +66,7 @@ LIVE_STATUSES = (
 # Per sweep, so one run stays well inside the task's time limit.
 BATCH_SIZE = 50
 
-
-class Trigger:
-    AUTOMATIC = "automatic"
-    ON_REQUEST = "on request"
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One thing the API told us, as the callback that should have brought it."""
-
-    as_kind: str  # CallbackKind.CALL_STATUS or CallbackKind.CONFERENCE
-    event: str  # CallStatus or StatusCallbackEvent
-    moment: datetime | None
-    params: dict[str, str]
-
-    def dedupe_key(self, subject_sid: str) -> str:
-        return f"reconciled:{self.as_kind}:{subject_sid}:{self.event}"
+__all__ = ["Trigger", "api_requests_made", "reconcile_on_request", "reconcile_stale"]
 
 
 @dataclass(frozen=True)
@@ -99,10 +94,6 @@ class Reconciliation:
                 "to the timeline."
             )
         return f"Nothing new: Twilio also says {self.twilio_status}."
-
-
-def _rfc2822(moment: datetime | None) -> str:
-    return format_datetime(moment.astimezone(UTC), usegmt=True) if moment else ""
 
 
 def _timeout() -> float:
@@ -145,47 +136,108 @@ def _claim(target: str, pk: int, now: datetime) -> bool:
     return bool(Conference.objects.filter(unclaimed).update(reconciled_at=now))
 
 
+def _claim_due(due: expectations.DueDial, now: datetime, deadlines: expectations.Deadlines) -> bool:
+    """Take one overdue dial for this sweep; False when another sweep asked about it since."""
+    cutoff = now - deadlines.wait_for(due.expected)
+    unclaimed = Q(reconciled_at__isnull=True) | Q(reconciled_at__lt=cutoff)
+    return bool(DialRequest.objects.filter(unclaimed, pk=due.pk).update(reconciled_at=now))
+
+
+def _claim_conference_end(pk: int, last_activity: datetime, now: datetime) -> bool:
+    """Take a conference whose end is overdue, once per quiet spell."""
+    unclaimed = Q(reconciled_at__isnull=True) | Q(reconciled_at__lt=last_activity)
+    return bool(Conference.objects.filter(unclaimed, pk=pk).update(reconciled_at=now))
+
+
+def _alone(reconcile: Callable[[int], Reconciliation], pk: int) -> list[Reconciliation]:
+    return [reconcile(pk)]
+
+
 @dataclass(frozen=True)
 class SweepReport:
     asked: int
     learned: int  # records whose timeline got a reconciled event
     failed: int
+    api_requests: int = 0  # requests this sweep made to Twilio's API
+
+
+def _overdue_work(now: datetime, batch_size: int) -> list[Callable[[], list[Reconciliation]]]:
+    """What the states' deadlines call for now, each piece claimed: one participant list per
+    conference with overdue calls in it, a fetch per call that left or ended, a fetch per
+    conference whose end is overdue."""
+    deadlines = expectations.Deadlines.from_settings()
+    claimed = [
+        due
+        for due in expectations.due_dials(now, deadlines, limit=batch_size)
+        if _claim_due(due, now, deadlines)
+    ]
+    listed = sorted({due.conference_id for due in claimed if due.expected in expectations.LISTED})
+    work: list[Callable[[], list[Reconciliation]]] = [
+        functools.partial(check_conference_calls, conference_id, now=now)
+        for conference_id in listed
+    ]
+    work += [
+        functools.partial(_alone, reconcile_dial, due.pk)
+        for due in claimed
+        if due.expected not in expectations.LISTED
+    ]
+    ending = expectations.conferences_past_their_end(now, deadlines, limit=batch_size)
+    for pk, last_activity in ending:
+        if _claim_conference_end(pk, last_activity, now):
+            work.append(functools.partial(_alone, reconcile_conference, pk))
+    return work
+
+
+def _silent_work(now: datetime, batch_size: int) -> list[Callable[[], list[Reconciliation]]]:
+    """Whatever stayed silent for RECONCILE_AFTER_SECONDS, whatever its state: the net
+    under the deadlines (a conference nobody joined, a status this app does not know)."""
+    work: list[Callable[[], list[Reconciliation]]] = []
+    for pk in stale_dials(now).values_list("pk", flat=True)[:batch_size]:
+        if _claim("dial", pk, now):
+            work.append(functools.partial(_alone, reconcile_dial, pk))
+    for pk in stale_conferences(now).values_list("pk", flat=True)[:batch_size]:
+        if _claim("conference", pk, now):
+            work.append(functools.partial(_alone, reconcile_conference, pk))
+    return work
 
 
 def reconcile_stale(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> SweepReport:
-    """The periodic sweep: ask Twilio about stale dials, then stale conferences."""
+    """The periodic sweep: ask Twilio about what is overdue for its state, then about
+    anything silent for RECONCILE_AFTER_SECONDS."""
     now = now or timezone.now()
-    # Half the soft limit: a slow API ends this run early, the next run goes on.
+    # Half the soft limit: a slow API ends this run early, the next run goes on (what was
+    # claimed and not asked is asked again once its deadline passes again).
     deadline = time.monotonic() + settings.CELERY_TASK_SOFT_TIME_LIMIT / 2
+    requests_before = requests_made_here()
     asked = learned = failed = 0
-    work: list[tuple[str, int]] = [
-        ("dial", pk) for pk in stale_dials(now).values_list("pk", flat=True)[:batch_size]
-    ] + [
-        ("conference", pk)
-        for pk in stale_conferences(now).values_list("pk", flat=True)[:batch_size]
-    ]
-    for target, pk in work:
+    for pieces in (_overdue_work, _silent_work):
         if time.monotonic() > deadline:
-            break
-        if not _claim(target, pk, now):
-            continue
-        asked += 1
-        try:
-            result = _reconcile(target, pk, Trigger.AUTOMATIC)
-        except Exception:
-            logger.exception("reconciling %s %s failed", target, pk)
-            failed += 1
-            continue
-        if result.problem:
-            failed += 1
-        if result.learned:
-            learned += 1
-            _audit(result, actor=None, trigger=Trigger.AUTOMATIC)
+            break  # before claiming more than this run can ask about
+        for piece in pieces(now, batch_size):
+            if time.monotonic() > deadline:
+                break
+            try:
+                results = piece()
+            except Exception:
+                logger.exception("reconciling failed")
+                failed += 1
+                continue
+            for result in results:
+                asked += 1
+                failed += bool(result.problem)
+                if result.learned:
+                    learned += 1
+                    _audit(result, actor=None, trigger=Trigger.AUTOMATIC)
+    api_requests = requests_made_here() - requests_before
     if asked:
         logger.info(
-            "reconcile sweep: %s asked, %s learned something, %s failed", asked, learned, failed
+            "reconcile sweep: %s asked, %s learned something, %s failed, %s API requests",
+            asked,
+            learned,
+            failed,
+            api_requests,
         )
-    return SweepReport(asked=asked, learned=learned, failed=failed)
+    return SweepReport(asked=asked, learned=learned, failed=failed, api_requests=api_requests)
 
 
 def reconcile_on_request(*, actor: User | AnonymousUser, target: str, pk: int) -> Reconciliation:
@@ -249,79 +301,90 @@ def reconcile_dial(dial_id: int, *, trigger: str = Trigger.AUTOMATIC) -> Reconci
             return Reconciliation(
                 "dial", dial_id, problem="Twilio has no call for this dial (no CallSid yet)"
             )
-        call = gateway.fetch_call(creds, call_sid, timeout=_timeout())
+        call = reconcile_requests.ask(
+            lambda: gateway.fetch_call(creds, call_sid, timeout=_timeout())
+        )
     except errors.GatewayError as error:
         return Reconciliation("dial", dial_id, problem=f"Twilio did not answer: {error.message}")
     if call is None:
         return Reconciliation("dial", dial_id, problem=f"Twilio does not know call {call_sid}")
+    if call.sid != call_sid:
+        # Never data: an answer about another call must not land on this dial's timeline.
+        logger.error("asked Twilio for call %s of dial %s, got %s", call_sid, dial_id, call.sid)
+        return Reconciliation(
+            "dial", dial_id, problem=f"Twilio answered about call {call.sid}, not {call_sid}"
+        )
+    facts = call_facts(dial, call, trigger=trigger)
+    leave = leave_fact(dial, call, trigger=trigger)
     learned = [
         fact.event
-        for fact in call_facts(dial, call, trigger=trigger)
-        if _write(fact, subject_sid=call.sid, dial=dial, conference=dial.conference)
+        for fact in [*facts, *([leave] if leave else [])]
+        if record_fact(fact, subject_sid=call.sid, dial=dial, conference=dial.conference)
     ]
     return Reconciliation("dial", dial_id, twilio_status=call.status, learned=learned)
 
 
 def _call_sid_from_participant(dial: DialRequest, creds: gateway_types.AccountCredentials) -> str:
     """A placed dial whose CallSid we never learned: its Label finds it while it is live."""
-    if not dial.conference.sid:
+    conference_sid = dial.conference.sid
+    if not conference_sid:
         return ""
-    participant = gateway.fetch_participant(
-        creds, dial.conference.sid, dial.label, timeout=_timeout()
+    participant = reconcile_requests.ask(
+        lambda: gateway.fetch_participant(creds, conference_sid, dial.label, timeout=_timeout())
     )
     return participant.call_sid if participant else ""
 
 
-def call_facts(
-    dial: DialRequest, call: gateway_types.CallDetails, *, trigger: str = Trigger.AUTOMATIC
-) -> list[Fact]:
-    """What the Call resource says that our record lacks, oldest fact first."""
-    meaning = callback_meaning.CALL_STATUSES.get(call.status)
-    if meaning is None:
-        return []  # a status this app does not know: leave it to a human
-    ours = DIAL_STATUS_RANK[dial.status]
-    theirs = DIAL_STATUS_RANK[meaning.dial_status]
+# --- The calls of a conference, by one participant list -------------------------------
 
-    def fact(status: str, moment: datetime | None, **extra: str) -> Fact:
-        params = {
-            callback_applier.RECONCILED_AS: CallbackKind.CALL_STATUS,
-            "AccountSid": dial.account.account_sid,
-            "CallSid": call.sid,
-            "CallStatus": status,
-            "Timestamp": _rfc2822(moment),
-            "ReconciledFrom": f"Calls/{call.sid}",
-            "ReconciledBy": trigger,
-            **{name: value for name, value in extra.items() if value},
-        }
-        return Fact(CallbackKind.CALL_STATUS, status, moment, params)
 
-    facts: list[Fact] = []
-    # Only an answered participant call ends "completed" (the others end busy, no-answer…).
-    answered = call.status in ("in-progress", "completed")
-    if answered and dial.answered_at is None and ours <= DIAL_STATUS_RANK[DialStatus.IN_PROGRESS]:
-        # start_time is at or before the answer, so a late in-progress callback (whose
-        # Timestamp is the answer) never moves answered_at: the earliest time wins.
-        facts.append(
-            fact("in-progress", call.start_time or call.date_updated, AnsweredBy=call.answered_by)
+def check_conference_calls(conference_id: int, *, now: datetime) -> list[Reconciliation]:
+    """The steady, cheap check: one participant list tells which of the conference's live
+    calls are still where our record has them; only the others are fetched one by one.
+
+    A call listed in the state we hold (queued and still queued, in the conference and
+    still connected) has nothing to teach; one listed further on, or missing from the list
+    (it ended, or never was), is fetched to learn how and when."""
+    conference = Conference.objects.select_related("account").get(pk=conference_id)
+    live = list(
+        conference.dials.filter(status__in=LIVE_STATUSES, left_at__isnull=True).only(
+            "pk", "status", "call_sid", "label"
         )
-    if theirs > ours and meaning.dial_status != DialStatus.IN_PROGRESS:
-        final = meaning.dial_status in (
-            DialStatus.COMPLETED,
-            DialStatus.BUSY,
-            DialStatus.NO_ANSWER,
-            DialStatus.CANCELED,
-            DialStatus.FAILED,
+    )
+    # Every live call of the conference is judged by this one list: they all wait their
+    # full interval again, so a conference costs one list per interval, not one per call.
+    DialRequest.objects.filter(pk__in=[dial.pk for dial in live]).update(reconciled_at=now)
+    conference_sid = conference.sid
+    if not conference_sid:
+        return [reconcile_dial(dial.pk) for dial in live]
+    creds = twilio_accounts.credentials(conference.account)
+    try:
+        participants = reconcile_requests.ask(
+            lambda: gateway.list_participants(creds, conference_sid, timeout=_timeout())
         )
-        duration = str(call.duration_seconds) if call.duration_seconds is not None else ""
-        facts.append(
-            fact(
-                call.status,
-                (call.end_time if final else None) or call.date_updated,
-                CallDuration=duration if final else "",
-                AnsweredBy=call.answered_by,
-            )
+    except errors.GatewayError as error:
+        if error.status != 404:
+            problem = f"Twilio did not list the participants: {error.message}"
+            return [Reconciliation("conference", conference_id, problem=problem)]
+        participants = []  # Twilio no longer knows the conference: nobody is in it
+    by_call_sid = {participant.call_sid: participant for participant in participants}
+    by_label = {participant.label: participant for participant in participants}
+    return [
+        reconcile_dial(dial.pk)
+        for dial in live
+        if not _listed_where_we_have_it(
+            dial, by_call_sid.get(dial.call_sid) if dial.call_sid else by_label.get(dial.label)
         )
-    return facts
+    ]
+
+
+def _listed_where_we_have_it(
+    dial: DialRequest, participant: gateway_types.LiveParticipant | None
+) -> bool:
+    if participant is None:
+        return False
+    listed = callback_meaning.PARTICIPANT_STATUSES.get(participant.status)
+    return listed is not None and DIAL_STATUS_RANK[listed] <= DIAL_STATUS_RANK[dial.status]
 
 
 # --- A conference ---------------------------------------------------------------------
@@ -341,11 +404,13 @@ def reconcile_conference(conference_id: int, *, trigger: str = Trigger.AUTOMATIC
         every_problem = "; ".join([*problems, problem] if problem else problems)
         return Reconciliation("conference", conference_id, status, learned, every_problem, dials)
 
-    if not conference.sid:
+    conference_sid = conference.sid
+    if not conference_sid:
         return outcome(problem="Twilio has not named this conference yet (no SID)")
+    creds = twilio_accounts.credentials(conference.account)
     try:
-        details = gateway.fetch_conference_details(
-            twilio_accounts.credentials(conference.account), conference.sid, timeout=_timeout()
+        details = reconcile_requests.ask(
+            lambda: gateway.fetch_conference_details(creds, conference_sid, timeout=_timeout())
         )
     except errors.GatewayError as error:
         return outcome(problem=f"Twilio did not answer: {error.message}")
@@ -354,81 +419,6 @@ def reconcile_conference(conference_id: int, *, trigger: str = Trigger.AUTOMATIC
     learned += [
         fact.event
         for fact in conference_facts(conference, details, trigger=trigger)
-        if _write(fact, subject_sid=details.sid, dial=None, conference=conference)
+        if record_fact(fact, subject_sid=details.sid, dial=None, conference=conference)
     ]
     return outcome(details.status)
-
-
-def conference_facts(
-    conference: Conference,
-    details: gateway_types.ConferenceDetails,
-    *,
-    trigger: str = Trigger.AUTOMATIC,
-) -> list[Fact]:
-    """What the Conference resource says that our record lacks."""
-    rank = callback_meaning.CONFERENCE_STATUS_RANK
-    if details.status not in rank or rank[details.status] <= rank[conference.status]:
-        return []
-
-    def fact(event: str, moment: datetime | None, **extra: str) -> Fact:
-        params = {
-            callback_applier.RECONCILED_AS: CallbackKind.CONFERENCE,
-            "AccountSid": conference.account.account_sid,
-            "ConferenceSid": details.sid,
-            "StatusCallbackEvent": event,
-            "Timestamp": _rfc2822(moment),
-            "ReconciledFrom": f"Conferences/{details.sid}",
-            "ReconciledBy": trigger,
-            **{name: value for name, value in extra.items() if value},
-        }
-        return Fact(CallbackKind.CONFERENCE, event, moment, params)
-
-    if details.status == ConferenceStatus.IN_PROGRESS:
-        return [fact("conference-start", details.date_created)]
-    # Completed. Twilio keeps no end time; the resource's last update is its end.
-    return [
-        fact(
-            "conference-end",
-            details.date_updated,
-            ReasonConferenceEnded=details.reason_ended,
-            CallSidEndingConference=details.call_sid_ending,
-        )
-    ]
-
-
-# --- Writing what was learned ---------------------------------------------------------
-
-
-def _write(
-    fact: Fact, *, subject_sid: str, dial: DialRequest | None, conference: Conference
-) -> bool:
-    """Store the fact as a reconciled event and apply it; False when it was learned before."""
-    now = timezone.now()
-    event = CallbackEvent(
-        kind=CallbackKind.RECONCILED,
-        dial=dial,
-        conference=conference,
-        account_sid=fact.params["AccountSid"],
-        call_sid=fact.params.get("CallSid", ""),
-        conference_sid=fact.params.get("ConferenceSid", conference.sid or ""),
-        event=fact.event,
-        twilio_timestamp=fact.moment,
-        received_at=now,
-        params=fact.params,
-        dedupe_key=fact.dedupe_key(subject_sid),
-        applied_at=now,
-    )
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                event.save(force_insert=True)
-        except IntegrityError:
-            return False
-        callback_applier.apply_event(event)
-    logger.info(
-        "reconciled %s %s from the API: %s",
-        "dial" if dial else "conference",
-        dial.pk if dial else conference.pk,
-        fact.event,
-    )
-    return True
