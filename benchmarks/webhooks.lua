@@ -1,9 +1,10 @@
 -- Sends pre-signed Twilio callbacks, one per line of the file given after "--":
 --   path <TAB> signature <TAB> form body
--- With "bare" as the second argument, every request goes to /bench/ok instead.
+-- With "bare" as the second argument, every request goes to /bench/ok instead; with
+-- "store", to /bench/store/<kind>/<dial>, the bare view that only stores it.
 local lines = {}
 local index = 0
-local bare = false
+local mode = ""
 statuses = {}
 sent = 0
 forged = 0
@@ -13,7 +14,7 @@ function init(args)
   for line in io.lines(args[1]) do
     lines[#lines + 1] = line
   end
-  bare = args[2] == "bare"
+  mode = args[2] or ""
 end
 
 function request()
@@ -23,7 +24,11 @@ function request()
     wrapped = wrapped + 1
   end
   local path, signature, body = lines[index]:match("^(%S+)\t(%S+)\t(.*)$")
-  if bare then path = "/bench/ok" end
+  if mode == "bare" then
+    path = "/bench/ok"
+  elseif mode == "store" then
+    path = path:gsub("^/webhooks/twilio/", "/bench/store/")
+  end
   sent = sent + 1
   if signature:sub(1, 6) == "FORGED" then forged = forged + 1 end
   return wrk.format("POST", path, {

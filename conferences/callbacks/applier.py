@@ -14,10 +14,13 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from conferences.callbacks import relay, tally
+from conferences.callbacks import claims, relay, tally
+from conferences.callbacks.batch_lookups import BatchLookups
+from conferences.callbacks.claims import unapplied_events
+from conferences.callbacks.guarded_update import Guarded, guarded_update, one_of
 from conferences.callbacks.meaning import (
     CALL_STATUSES,
     CONFERENCE_EVENTS,
@@ -48,9 +51,9 @@ logger = logging.getLogger(__name__)
 
 # --- Applying an event ----------------------------------------------------------------
 
-# An event whose application raised (a bug, not bad input: that was refused at the door)
-# is tried this many times, then left unapplied and counted on the webhook health page.
-MAX_APPLY_ATTEMPTS = 3
+
+# Its home is `claims`; named here too, where the webhook health page and tests look.
+MAX_APPLY_ATTEMPTS = claims.MAX_APPLY_ATTEMPTS
 
 
 @dataclass(frozen=True)
@@ -60,45 +63,66 @@ class ApplyReport:
     more: bool  # the time budget ran out with events still waiting
 
 
-def unapplied_events() -> QuerySet[CallbackEvent]:
-    """Stored, not yet applied, and still worth trying (the partial index `callback_unapplied`)."""
-    return CallbackEvent.objects.filter(
-        applied_at__isnull=True, apply_attempts__lt=MAX_APPLY_ATTEMPTS
-    )
+@dataclass(frozen=True)
+class _Batch:
+    applied: int
+    failed: list[int]
+    first_tries: list[CallbackEvent]
 
 
 def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
-    """Apply stored callbacks, oldest first, each in its own short transaction.
+    """Apply stored callbacks, oldest lanes first, a batch per transaction.
 
-    Appliers share the backlog through `SKIP LOCKED`; one event per transaction keeps row
-    locks to one conference and one dial at a time, so two appliers never deadlock. Order
-    does not matter for correctness (see `apply_event`); oldest first keeps pages current.
+    A batch (`claims.claim_batch`) is the events of the calls this applier holds, applied
+    in order of arrival and marked applied in one transaction: one commit and one claim
+    for up to `claims.BATCH` events. Should one event of it raise, the batch is rolled
+    back and applied again event by event, each in its own savepoint, so one bad event
+    stops no other and is tried again by a later run. Order across calls does not matter
+    for correctness (see `apply_event`); oldest first keeps pages current.
     """
     deadline = time.monotonic() + time_budget
     applied = 0
     failed: list[int] = []  # tried again by a later run, not straight away by this one
     while time.monotonic() < deadline:
-        with transaction.atomic():
-            event = (
-                unapplied_events()
-                .exclude(pk__in=failed)
-                .select_for_update(skip_locked=True)
-                .order_by("pk")
-                .first()
-            )
-            if event is None:
-                return ApplyReport(applied=applied, failed=len(failed), more=False)
-            first_try = event.apply_attempts == 0
-            if apply_stored_event(event):
-                applied += 1
-            else:
-                failed.append(event.pk)
-        if first_try:
-            # After the commit, in a transaction of its own: a tally row is shared by every
-            # event of the hour, and holding one while waiting for a dial row deadlocks.
-            tally.note_arrival_order(event)  # issue 12: webhook health
+        try:
+            batch = _apply_batch(exclude=failed, one_by_one=False)
+        except Exception as error:  # isolated next, where it is logged
+            logger.info("A batch of callbacks failed (%s); applying it event by event", error)
+            batch = _apply_batch(exclude=failed, one_by_one=True)
+        if batch is None:
+            return ApplyReport(applied=applied, failed=len(failed), more=False)
+        applied += batch.applied
+        failed += batch.failed
+        # After the commit, in a transaction of its own: a tally row is shared by every
+        # event of the hour, and holding one while waiting for a dial row deadlocks.
+        tally.note_arrival_orders(batch.first_tries)  # issue 12: webhook health
     more = unapplied_events().exclude(pk__in=failed).exists()
     return ApplyReport(applied=applied, failed=len(failed), more=more)
+
+
+def _apply_batch(*, exclude: list[int], one_by_one: bool) -> _Batch | None:
+    with transaction.atomic():
+        events = claims.claim_batch(exclude=exclude)
+        if not events:
+            return None
+        first_tries = [event for event in events if event.apply_attempts == 0]
+        if one_by_one:
+            outcomes = {event.pk: apply_stored_event(event) for event in events}
+            failed = [pk for pk, ok in outcomes.items() if not ok]
+            return _Batch(len(events) - len(failed), failed, first_tries)
+        readings = [(event, read_callback(event.kind, event.params)) for event in events]
+        lookups = BatchLookups(readings)
+        for event, reading in readings:
+            correlation = correlate(reading, event.dial_id_in_url or 0, lookups)
+            event.dial = correlation.dial
+            event.conference = correlation.conference
+            event.orphaned = correlation.orphaned
+            apply_event(event)
+            lookups.after_apply(event, reading)
+            if event.apply_attempts == 0:
+                relay.schedule_relay(event, correlation.url_dial)
+        claims.mark_applied(events, at=timezone.now())
+        return _Batch(len(events), [], first_tries)
 
 
 def apply_stored_event(event: CallbackEvent) -> bool:
@@ -141,8 +165,10 @@ def apply_stored_event(event: CallbackEvent) -> bool:
 def apply_event(event: CallbackEvent) -> None:
     """Apply one stored callback to its conference and dial: in any order, and twice, too.
 
-    Conference rows are always updated before dial rows, so concurrent callbacks take
-    row locks in one order and cannot deadlock.
+    Each row gets one UPDATE of guarded assignments (`guarded_update`): every rule below is
+    a guard on the row as it stood, so the statement is as safe under concurrency as one
+    UPDATE per rule was. Conference rows are always updated before dial rows, so
+    concurrent callbacks take row locks in one order and cannot deadlock.
     """
     kind = applied_kind(event)
     if kind not in REQUIRED_PARAMETERS:
@@ -150,26 +176,27 @@ def apply_event(event: CallbackEvent) -> None:
     reading = read_callback(kind, event.params)
     moment = reading.timestamp or event.received_at
     if event.conference_id is not None and kind == CallbackKind.CONFERENCE:
-        _apply_to_conference(event.conference_id, reading, moment)
+        _apply_to_conference(event.conference_id, event, reading, moment)
     if event.dial_id is None:
         return
+    steps: list[Guarded] = []
+    where = None
     if reading.call_sid:
         # The callback may overtake the worker storing the CallSid from Twilio's answer.
-        DialRequest.objects.filter(pk=event.dial_id, call_sid="").update(
-            call_sid=reading.call_sid, updated_at=timezone.now()
-        )
-    rows = DialRequest.objects.filter(pk=event.dial_id)
-    if reading.call_sid:
+        steps.append(Guarded("{call_sid} = ''", values={"call_sid": reading.call_sid}))
         # A dial that holds another CallSid is not changed by this call's callbacks.
-        rows = rows.filter(call_sid=reading.call_sid)
+        where = Guarded("{call_sid} IN ('', %s)", (reading.call_sid,))
     if kind == CallbackKind.CALL_STATUS:
-        _apply_call_status(rows, reading, moment)
+        steps += _call_status_steps(reading, moment)
     elif kind == CallbackKind.CONFERENCE:
-        _apply_participant_event(rows, reading, moment)
+        steps += _participant_steps(reading, moment)
     elif kind == CallbackKind.RECORDING:
-        _apply_recording(rows, reading)
+        steps += _recording_steps(reading)
     elif kind == CallbackKind.AMD:
-        _set_answered_by(rows, reading.event)
+        steps.append(_answered_by(reading.event))
+    guarded_update(
+        DialRequest, event.dial_id, steps, where=where, touch=("updated_at", timezone.now())
+    )
 
 
 # A reconciled event (issue 12, conferences/reconcile.py) states what the API said in the
@@ -197,135 +224,173 @@ def _advance(rows: QuerySet[DialRequest], status: DialStatus, **fields: Any) -> 
     return updated > 0
 
 
-def _now_fields(rows: QuerySet[Any]) -> dict[str, Any]:
-    return {"updated_at": timezone.now()} if rows.model is DialRequest else {}
-
-
-def _keep_earliest(rows: QuerySet[Any], name: str, moment: datetime) -> None:
-    rows.filter(Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": moment})).update(
-        **{name: moment}, **_now_fields(rows)
+def _advanced(status: DialStatus) -> Guarded:
+    return Guarded(
+        "{status} " + one_of(statuses_before(status)),
+        (*statuses_before(status),),
+        {"status": status},
     )
 
 
-def _keep_latest(rows: QuerySet[Any], name: str, moment: datetime) -> None:
-    rows.filter(Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__lt": moment})).update(
-        **{name: moment}, **_now_fields(rows)
-    )
+def _earliest(name: str, moment: datetime) -> Guarded:
+    return Guarded(f"{{{name}}} IS NULL OR {{{name}}} > %s", (moment,), {name: moment})
 
 
-def _apply_call_status(rows: QuerySet[DialRequest], reading: Reading, moment: datetime) -> None:
+def _latest(name: str, moment: datetime) -> Guarded:
+    return Guarded(f"{{{name}}} IS NULL OR {{{name}}} < %s", (moment,), {name: moment})
+
+
+def _answered_by(answered_by: str) -> Guarded:
+    return Guarded("{answered_by} = ''", values={"answered_by": answered_by[:32]})
+
+
+def _call_status_steps(reading: Reading, moment: datetime) -> list[Guarded]:
     meaning = CALL_STATUSES.get(reading.event)
     if meaning is None:
-        return
+        return []
     status = meaning.dial_status
-    _advance(rows, status)
+    steps = [_advanced(status)]
     if reading.param("AnsweredBy"):
-        _set_answered_by(rows, reading.param("AnsweredBy"))
+        steps.append(_answered_by(reading.param("AnsweredBy")))
     if status == DialStatus.IN_PROGRESS:
-        _keep_earliest(rows, "answered_at", moment)
+        steps.append(_earliest("answered_at", moment))
     if status not in FINAL_DIAL_STATUSES:
-        return
-    # Only the final state that won fills in how the call ended; a later, losing final
-    # callback stays on the timeline.
-    ended = rows.filter(status=status)
-    ended.filter(ended_at__isnull=True).update(
-        ended_at=moment,
-        call_duration_seconds=reading.int_param("CallDuration"),
-        sip_response_code=reading.int_param("SipResponseCode"),
-        updated_at=timezone.now(),
+        return steps
+    # Only the final state that won fills in how the call ended (the row's status is this
+    # one, or moves to it in this very statement); a later, losing final callback stays on
+    # the timeline.
+    won = "({status} = %s OR {status} " + one_of(statuses_before(status)) + ")"
+    won_params = (status.value, *statuses_before(status))
+    steps.append(
+        Guarded(
+            won + " AND {ended_at} IS NULL",
+            won_params,
+            {
+                "ended_at": moment,
+                "call_duration_seconds": reading.int_param("CallDuration"),
+                "sip_response_code": reading.int_param("SipResponseCode"),
+            },
+        )
     )
     if status != DialStatus.COMPLETED:
         # A leave's ReasonParticipantLeft says more; this only fills an empty reason.
-        ended.filter(end_reason="").update(end_reason=status.value)
+        steps.append(
+            Guarded(won + " AND {end_reason} = ''", won_params, {"end_reason": status.value})
+        )
     error_code = reading.int_param("ErrorCode")
     if error_code:
-        ended.filter(error_code__isnull=True).update(
-            error_code=error_code, error_message=reading.param("ErrorMessage")
+        steps.append(
+            Guarded(
+                won + " AND {error_code} IS NULL",
+                won_params,
+                {"error_code": error_code, "error_message": reading.param("ErrorMessage")},
+            )
         )
+    return steps
 
 
-def _apply_participant_event(
-    rows: QuerySet[DialRequest], reading: Reading, moment: datetime
-) -> None:
+def _participant_steps(reading: Reading, moment: datetime) -> list[Guarded]:
     meaning = CONFERENCE_EVENTS.get(reading.event)
     if meaning is None or not meaning.participant:
-        return
+        return []
+    steps: list[Guarded] = []
     if meaning.joins:
-        _advance(rows, DialStatus.IN_PROGRESS)
-        _keep_earliest(rows, "joined_at", moment)
+        steps.append(_advanced(DialStatus.IN_PROGRESS))
+        steps.append(_earliest("joined_at", moment))
         # Joining proves the call was answered, should its in-progress callback be lost.
-        _keep_earliest(rows, "answered_at", moment)
+        steps.append(_earliest("answered_at", moment))
     if meaning.leaves:
-        _keep_latest(rows, "left_at", moment)
+        steps.append(_latest("left_at", moment))
         reason = reading.param("ReasonParticipantLeft")
         if reason:
-            rows.update(end_reason=reason[:64], updated_at=timezone.now())
+            steps.append(Guarded("", values={"end_reason": reason[:64]}))
     for toggle in Toggle:
         value = meaning.toggles.get(toggle, reading.bool_param(toggle.value))
         if value is not None:
-            _set_toggle(rows, toggle, value, reading.sequence_number)
+            steps.append(_toggle(toggle, value, reading.sequence_number))
+    return steps
 
 
-def _set_toggle(
-    rows: QuerySet[DialRequest], toggle: Toggle, value: bool, sequence: int | None
-) -> None:
+def _toggle(toggle: Toggle, value: bool, sequence: int | None) -> Guarded:
     """Take the value of the latest event (highest SequenceNumber) whatever the arrival order."""
-    sequence_field = toggle.sequence_field
-    unset = Q(**{f"{sequence_field}__isnull": True})
+    seen = f"{{{toggle.sequence_field}}}"
     if sequence is None:
-        rows.filter(unset).update(**{toggle.field_name: value}, updated_at=timezone.now())
-        return
-    rows.filter(unset | Q(**{f"{sequence_field}__lt": sequence})).update(
-        **{toggle.field_name: value, sequence_field: sequence}, updated_at=timezone.now()
+        return Guarded(f"{seen} IS NULL", values={toggle.field_name: value})
+    return Guarded(
+        f"{seen} IS NULL OR {seen} < %s",
+        (sequence,),
+        {toggle.field_name: value, toggle.sequence_field: sequence},
     )
 
 
-def _apply_recording(rows: QuerySet[DialRequest], reading: Reading) -> None:
+def _recording_steps(reading: Reading) -> list[Guarded]:
     if reading.event == "completed":
-        rows.update(
-            recording_sid=reading.recording_sid,
-            recording_duration_seconds=reading.int_param("RecordingDuration"),
-            updated_at=timezone.now(),
-        )
-    elif reading.event in ("in-progress", "paused", "stopped", "processing"):
-        rows.filter(recording_sid="").update(
-            recording_sid=reading.recording_sid, updated_at=timezone.now()
-        )
-
-
-def _set_answered_by(rows: QuerySet[DialRequest], answered_by: str) -> None:
-    rows.filter(answered_by="").update(answered_by=answered_by[:32], updated_at=timezone.now())
-
-
-def _apply_to_conference(conference_id: int, reading: Reading, moment: datetime) -> None:
-    rows = Conference.objects.filter(pk=conference_id)
-    if reading.conference_sid:
-        try:
-            with transaction.atomic():
-                rows.filter(sid__isnull=True).update(sid=reading.conference_sid)
-        except IntegrityError:
-            logger.warning(
-                "Conference SID %s already names another conference row", reading.conference_sid
+        return [
+            Guarded(
+                "",
+                values={
+                    "recording_sid": reading.recording_sid,
+                    "recording_duration_seconds": reading.int_param("RecordingDuration"),
+                },
             )
+        ]
+    if reading.event in ("in-progress", "paused", "stopped", "processing"):
+        return [Guarded("{recording_sid} = ''", values={"recording_sid": reading.recording_sid})]
+    return []
+
+
+def _apply_to_conference(
+    conference_id: int, event: CallbackEvent, reading: Reading, moment: datetime
+) -> None:
+    where = None
+    if reading.conference_sid:
+        if _sid_may_be_unset(event):
+            try:
+                with transaction.atomic():
+                    Conference.objects.filter(pk=conference_id, sid__isnull=True).update(
+                        sid=reading.conference_sid
+                    )
+            except IntegrityError:
+                logger.warning(
+                    "Conference SID %s already names another conference row",
+                    reading.conference_sid,
+                )
         # Only events of the Twilio conference this row stands for change it.
-        rows = rows.filter(sid=reading.conference_sid)
+        where = Guarded("{sid} = %s", (reading.conference_sid,))
+    steps: list[Guarded] = []
     if reading.sequence_number is not None:
-        rows.filter(
-            Q(last_sequence_number__isnull=True)
-            | Q(last_sequence_number__lt=reading.sequence_number)
-        ).update(last_sequence_number=reading.sequence_number)
-    meaning = CONFERENCE_EVENTS.get(reading.event)
-    if meaning is None or meaning.conference_status is None:
-        return
-    status = meaning.conference_status
-    rank = CONFERENCE_STATUS_RANK[status]
-    lower = [value for value, other in CONFERENCE_STATUS_RANK.items() if other < rank]
-    rows.filter(status__in=lower).update(status=status)
-    if status == ConferenceStatus.IN_PROGRESS:
-        _keep_earliest(rows, "started_at", moment)
-    else:
-        rows.filter(ended_at__isnull=True).update(
-            ended_at=moment,
-            reason_ended=reading.param("ReasonConferenceEnded")[:64],
-            call_sid_ending=reading.param("CallSidEndingConference")[:34],
+        steps.append(
+            Guarded(
+                "{last_sequence_number} IS NULL OR {last_sequence_number} < %s",
+                (reading.sequence_number,),
+                {"last_sequence_number": reading.sequence_number},
+            )
         )
+    meaning = CONFERENCE_EVENTS.get(reading.event)
+    if meaning is not None and meaning.conference_status is not None:
+        status = meaning.conference_status
+        rank = CONFERENCE_STATUS_RANK[status]
+        lower = [value for value, other in CONFERENCE_STATUS_RANK.items() if other < rank]
+        steps.append(Guarded("{status} " + one_of(lower), tuple(lower), {"status": status}))
+        if status == ConferenceStatus.IN_PROGRESS:
+            steps.append(_earliest("started_at", moment))
+        else:
+            steps.append(
+                Guarded(
+                    "{ended_at} IS NULL",
+                    values={
+                        "ended_at": moment,
+                        "reason_ended": reading.param("ReasonConferenceEnded")[:64],
+                        "call_sid_ending": reading.param("CallSidEndingConference")[:34],
+                    },
+                )
+            )
+    guarded_update(Conference, conference_id, steps, where=where)
+
+
+def _sid_may_be_unset(event: CallbackEvent) -> bool:
+    """False when the conference read for this event already had its SID: a SID, once set,
+    is never unset, so the savepoint and UPDATE that would set it are skipped."""
+    if not CallbackEvent.conference.is_cached(event):
+        return True
+    return event.conference is None or event.conference.sid is None
