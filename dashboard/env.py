@@ -6,6 +6,7 @@ in a deployment stops the process at start instead of surfacing as odd behaviour
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import time
@@ -78,6 +79,20 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.envi
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, environ: Mapping[str, str] = os.environ) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks, each normalised
+    (10.0.0.7 becomes 10.0.0.7/32); an entry that is neither stops the process."""
+    networks = []
+    for entry in env_list(name, [], environ):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or CIDR networks, not {entry!r}"
+            ) from None
+    return networks
 
 
 def env_choice(

@@ -79,6 +79,39 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """Text from outside (a conference name, a header) fit for one line: a newline becomes
+    a backslash and "n", other controls their hex escape, so it cannot start a line."""
+
+    def escaped(match: re.Match[str]) -> str:
+        char = match.group()
+        return _ESCAPES.get(char) or (
+            f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        )
+
+    return _CONTROL_CHARACTERS.sub(escaped, text)
+
+
+class TextLinesFormatter(logging.Formatter):
+    """One line per record: control characters in the message are escaped, so a newline in
+    a conference name cannot forge a log line; a traceback's lines are indented under it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        original = record.msg, record.args
+        record.msg, record.args = escape_controls(record.getMessage()), None
+        try:
+            text = super().format(record)
+        finally:
+            record.msg, record.args = original
+        first, *rest = text.split("\n")
+        return "\n".join([first, *(f"    {line}" for line in rest)])
+
+
 class JsonLinesFormatter(logging.Formatter):
     """One JSON object per line: easy to ship to any log store."""
 

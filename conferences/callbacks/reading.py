@@ -160,19 +160,41 @@ def _is_about_a_participant(reading: Reading) -> bool:
     return bool(reading.call_sid or reading.label)  # an event we don't know yet
 
 
-def correlate(reading: Reading, dial_id_in_url: int) -> Correlation:
+class Lookups:
+    """How correlation finds rows: straight from the database (this class), or from what a
+    batch read at once (`batch_lookups.BatchLookups`, the same answers in fewer queries)."""
+
+    def url_dial(self, dial_id: int, account_sid: str) -> DialRequest | None:
+        return (
+            DialRequest.objects.select_related("conference")
+            .filter(pk=dial_id, account__account_sid=account_sid)
+            .first()
+        )
+
+    def conference_by_sid(self, account_sid: str, sid: str) -> Conference | None:
+        return Conference.objects.filter(account__account_sid=account_sid, sid=sid).first()
+
+    def dial_by_call_sid(self, account_sid: str, call_sid: str) -> DialRequest | None:
+        return (
+            DialRequest.objects.select_related("conference")
+            .filter(account__account_sid=account_sid, call_sid=call_sid)
+            .first()
+        )
+
+    def dial_by_label(self, conference: Conference, label: str) -> DialRequest | None:
+        return conference.dials.filter(label=label).first()
+
+
+def correlate(reading: Reading, dial_id_in_url: int, lookups: Lookups | None = None) -> Correlation:
     """Find the dial and conference a callback is about, even before the CallSid is stored.
 
     The URL's dial id comes first, then ParticipantLabel within that dial's conference,
     then the CallSid. A dial of another account never matches.
     """
+    find = lookups or Lookups()
     url_dial = None
     if 0 < dial_id_in_url <= _BIGINT_MAX:
-        url_dial = (
-            DialRequest.objects.select_related("conference")
-            .filter(pk=dial_id_in_url, account__account_sid=reading.account_sid)
-            .first()
-        )
+        url_dial = find.url_dial(dial_id_in_url, reading.account_sid)
 
     conference: Conference | None = None
     if url_dial is not None:
@@ -180,13 +202,8 @@ def correlate(reading: Reading, dial_id_in_url: int) -> Correlation:
         if not reading.conference_sid or own.sid in (None, reading.conference_sid):
             conference = own
     if conference is None and reading.conference_sid:
-        conference = Conference.objects.filter(
-            account__account_sid=reading.account_sid, sid=reading.conference_sid
-        ).first()
+        conference = find.conference_by_sid(reading.account_sid, reading.conference_sid)
 
-    by_call_sid = DialRequest.objects.select_related("conference").filter(
-        account__account_sid=reading.account_sid, call_sid=reading.call_sid
-    )
     dial: DialRequest | None = None
     if reading.kind == CallbackKind.CONFERENCE_RECORDING:
         pass  # about the whole conference
@@ -194,13 +211,18 @@ def correlate(reading: Reading, dial_id_in_url: int) -> Correlation:
         # Twilio calls the first participant's conference URL about every participant.
         if _is_about_a_participant(reading):
             if reading.label and conference is not None:
-                dial = conference.dials.filter(label=reading.label).first()
+                dial = find.dial_by_label(conference, reading.label)
             if dial is None and reading.call_sid:
-                dial = by_call_sid.first()
+                dial = find.dial_by_call_sid(reading.account_sid, reading.call_sid)
     elif url_dial is not None and url_dial.call_sid in ("", reading.call_sid):
         dial = url_dial
     else:
-        dial = (by_call_sid.first() if reading.call_sid else None) or url_dial
+        by_call_sid = (
+            find.dial_by_call_sid(reading.account_sid, reading.call_sid)
+            if reading.call_sid
+            else None
+        )
+        dial = by_call_sid or url_dial
     if dial is not None and conference is None:
         conference = dial.conference
     return Correlation(

@@ -27,8 +27,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from conferences.accounts import twilio_accounts
+from conferences.callbacks import addresses as own_addresses
 from conferences.callbacks import meaning as callback_meaning
-from conferences.callbacks.addresses import CALLBACK_PARAMETERS
+from conferences.callbacks.addresses import CALLBACK_PARAMETERS, DEFAULT_PORTS
 from conferences.core import task_queue
 from conferences.gateway.signatures import twilio_signature
 from conferences.models import (
@@ -49,7 +50,6 @@ DEFAULT_EVENTS: dict[str, tuple[str, ...]] = {
     kind: BY_URL_PARAMETER[url_parameter].twilio_default
     for url_parameter, kind in CALLBACK_PARAMETERS.items()
 }
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _setting(name: str, default: float) -> float:
@@ -144,10 +144,38 @@ class CheckedTarget:
     target: str  # path and query for the request line
 
 
+NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+# RFC 6052: where a translator of a /32 … /64 prefix puts the IPv4 address (bits 64-71,
+# the "u" octet, are skipped); a local-use prefix may be any of them.
+_RFC6052_PREFIX_LENGTHS = (32, 40, 48, 56, 64)
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses a connection to this IPv6 address may reach: IPv4-mapped,
+    NAT64 (well-known, and every layout of the local-use prefix), 6to4, IPv4-compatible."""
+    value = int(ip)
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip in NAT64_WELL_KNOWN or ip in IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(value & 0xFFFFFFFF)]
+    if ip in NAT64_LOCAL_USE:
+        without_u = ((value >> 64) << 56) | (value & ((1 << 56) - 1))
+        found = [ipaddress.IPv4Address(value & 0xFFFFFFFF)]
+        for length in _RFC6052_PREFIX_LENGTHS:
+            found.append(ipaddress.IPv4Address((without_u >> (120 - length - 32)) & 0xFFFFFFFF))
+        return found
+    return []
+
+
 def _is_public(address: str) -> bool:
+    """A global unicast address; one that embeds IPv4 is judged by what it embeds."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address) and (inner := embedded_ipv4(ip)):
+        return all(each.is_global and not each.is_multicast for each in inner)
     return ip.is_global and not ip.is_multicast
 
 
@@ -155,7 +183,7 @@ def allowed_host(host: str, port: int, scheme: str) -> bool:
     """On the allow-list: an active entry for the host with this port (or none: default port)."""
     entries = RelayAllowedHost.objects.filter(host=host.lower().rstrip("."), active=True)
     return any(
-        entry.port == port if entry.port else port == _DEFAULT_PORTS[scheme] for entry in entries
+        entry.port == port if entry.port else port == DEFAULT_PORTS[scheme] for entry in entries
     )
 
 
@@ -166,36 +194,59 @@ def check_target_url(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return "not a valid URL"
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         return "only http and https URLs with a host name"
     if parts.username or parts.password:
         return "URLs with credentials are not relayed"
-    if not allowed_host(parts.hostname, port or _DEFAULT_PORTS[parts.scheme], parts.scheme):
+    port = port or DEFAULT_PORTS[parts.scheme]
+    # A relay is signed with the account's real token: the app's own webhooks would take
+    # it for Twilio's callback, so neither their path (on any host) nor the app's host.
+    if own_addresses.reaches_own_webhooks(parts.path):
+        return "that is the path of this app's own webhooks"
+    if own_addresses.answers_as_itself(parts.hostname, port, parts.scheme):
+        return f"{parts.hostname} is this app's own address"
+    if not allowed_host(parts.hostname, port, parts.scheme):
         return f"{parts.hostname} is not on the relay allow-list"
     return None
 
 
+def _own_ip_addresses(ports: set[int]) -> set[str]:
+    """The addresses PUBLIC_BASE_URL's host resolves to, if a relay port is its port."""
+    public = urlsplit(str(settings.PUBLIC_BASE_URL))
+    public_port = public.port or DEFAULT_PORTS.get(public.scheme, 80)
+    if public_port not in ports or not public.hostname:
+        return set()
+    try:
+        infos = socket.getaddrinfo(public.hostname, public_port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return set()
+    return {str(info[4][0]) for info in infos}
+
+
 def resolve_target(url: str) -> CheckedTarget:
-    """Check the URL against the allow-list and resolve it to one public address."""
+    """Check the URL against the allow-list and resolve it to one public address that is
+    not the app's own."""
     reason = check_target_url(url)
     if reason:
         raise RelayRefused(reason)
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
         raise ConnectionError(f"cannot resolve {host}: {error}") from None
-    addresses = [str(info[4][0]) for info in infos]
+    found = [str(info[4][0]) for info in infos]
     allow_private = bool(getattr(settings, "RELAY_ALLOW_PRIVATE_ADDRESSES", False))
     # One private answer refuses them all: the connection must not be steerable inside.
-    if not allow_private and not all(_is_public(address) for address in addresses):
+    if not allow_private and not all(_is_public(address) for address in found):
         raise RelayRefused(f"{host} resolves to a private, loopback or link-local address")
-    if not addresses:
+    if not found:
         raise ConnectionError(f"{host} has no address")
+    if set(found) & _own_ip_addresses({port, DEFAULT_PORTS[parts.scheme]}):
+        raise RelayRefused(f"{host} resolves to this app's own address")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return CheckedTarget(parts.scheme, host, port, addresses[0], target)
+    return CheckedTarget(parts.scheme, host, port, found[0], target)
 
 
 # --- Sending ---------------------------------------------------------------------------

@@ -16,14 +16,17 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.encoding import escape_uri_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from conferences.accounts import twilio_accounts
+from conferences.callbacks import addresses as own_addresses
 from conferences.callbacks import meaning as callback_meaning
 from conferences.callbacks import reading, store, tally
+from conferences.callbacks.addresses import DEFAULT_PORTS
 from conferences.core.counters import count_in_hour
 from conferences.gateway.signatures import validate_signature
 from conferences.models import WebhookRejection, WebhookRejectionReason
@@ -37,6 +40,7 @@ _STATUS_FOR_REASON = {
     WebhookRejectionReason.BAD_SIGNATURE: 403,
     WebhookRejectionReason.MALFORMED: 400,
     WebhookRejectionReason.TOO_LARGE: 413,
+    WebhookRejectionReason.TOO_MANY_FIELDS: 400,
 }
 
 
@@ -52,7 +56,12 @@ def callback(request: HttpRequest, kind: str, dial_id: int) -> HttpResponse:
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not signature:
         return _refuse(request, kind, dial_id, WebhookRejectionReason.MISSING_SIGNATURE)
-    params = callback_params(request)
+    try:
+        params = callback_params(request)
+    except TooManyFieldsSent:
+        return _refuse(request, kind, dial_id, WebhookRejectionReason.TOO_MANY_FIELDS)
+    except RequestDataTooBig:  # a body that declared no length, read past Django's limit
+        return _refuse(request, kind, dial_id, WebhookRejectionReason.TOO_LARGE)
     account_sid = reading.param_value(params, "AccountSid")
     if not account_sid:
         return _refuse(request, kind, dial_id, WebhookRejectionReason.MALFORMED)
@@ -118,17 +127,26 @@ def _first_header_value(request: HttpRequest, name: str) -> str:
 
 
 def _forwarded_base(request: HttpRequest, configured_base: str) -> str:
+    """The base the proxy says the request came to. Its host only if it is an address of
+    the app (`answers_as_itself`), else PUBLIC_BASE_URL's: a relayed request replayed with
+    its relay host in X-Forwarded-Host must not verify."""
     scheme = _first_header_value(request, "X-Forwarded-Proto").lower()
-    if scheme not in ("http", "https"):
+    if scheme not in DEFAULT_PORTS:
         scheme = request.scheme or "http"
     host = _first_header_value(request, "X-Forwarded-Host") or request.META.get("HTTP_HOST", "")
     port = _first_header_value(request, "X-Forwarded-Port")
-    default_port = "443" if scheme == "https" else "80"
     has_port = ":" in host.rsplit("]", 1)[-1]  # "[::1]" is an IPv6 host without a port
-    if port.isdigit() and port != default_port and not has_port:
+    if port.isdigit() and int(port) != DEFAULT_PORTS[scheme] and not has_port:
         host = f"{host}:{port}"
-    prefix = urlsplit(configured_base).path.rstrip("/")
-    return f"{scheme}://{host}{prefix}"
+    configured = urlsplit(configured_base)
+    found = own_addresses.host_and_port(host, scheme)
+    if found is None or not own_addresses.answers_as_itself(*found, scheme):
+        logger.warning(
+            "Ignored the forwarded address %r: not in ALLOWED_HOSTS or WEBHOOK_FORWARDED_HOSTS",
+            host[:100],
+        )
+        host = configured.netloc
+    return f"{scheme}://{host}{configured.path.rstrip('/')}"
 
 
 def signature_problem(

@@ -5,19 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django import forms
 from django.db.models import Q, QuerySet
 
-from conferences.accounts import roles
-from conferences.callbacks.addresses import CALLBACK_PARAMETERS
+from conferences.accounts import masking, roles
+from conferences.callbacks.addresses import CALLBACK_PARAMETERS, OPERATOR_CALLBACK_PARAMETERS
+from conferences.core.inputs import ColumnTextField
 from conferences.models import DialPreset, DialRequest, User
 from conferences.schema import load_participant_schema
 
-# Who and where are chosen per call; secrets are never stored in a preset.
-NOT_IN_PRESETS = frozenset({"conference", "to", "from", "label", "sip_auth_password"})
+# Who and where are chosen per call; secrets are never stored in a preset, nor a call token
+# (it belongs to one incoming call and expires with it).
+NOT_IN_PRESETS = frozenset({"conference", "to", "from", "label", "sip_auth_password", "call_token"})
 
 
 class PresetNotAllowed(Exception):
     pass
+
+
+class PresetNameForm(forms.Form):
+    """The name a preset is saved under: one its column can hold."""
+
+    preset_name = ColumnTextField(
+        DialPreset._meta.get_field("name"),
+        error_messages={"required": "Give the preset a name."},
+    )
 
 
 def presets_for(user: User) -> QuerySet[DialPreset]:
@@ -63,22 +75,29 @@ def initial_from_preset(user: User, preset_id: str | None) -> dict[str, Any]:
     return dict(preset.values) if preset else {}
 
 
-def initial_from_dial(user: User, dial_id: str | None) -> dict[str, Any]:
-    """A past dial's form values, with the operator's own callback URLs (not ours) back."""
-    if not dial_id or not dial_id.isdigit():
-        return {}
+def dial_to_copy(user: User, dial_id: str | int | None) -> DialRequest | None:
+    """A past dial the user may dial again: their own, or any for who sees every call."""
+    if dial_id is None or not str(dial_id).isdigit():
+        return None
     dials = DialRequest.objects.select_related("conference")
     if not roles.user_can(user, "view_all_calls"):
         dials = dials.filter(operator=user)
-    dial = dials.filter(pk=int(dial_id)).first()
+    return dials.filter(pk=int(dial_id)).first()
+
+
+def initial_from_dial(user: User, dial_id: str | None) -> dict[str, Any]:
+    """A past dial's form values, with the operator's own callback URLs (not ours) back;
+    without its numbers when the user only sees them masked."""
+    dial = dial_to_copy(user, dial_id)
     if dial is None:
         return {}
-    ours = set(CALLBACK_PARAMETERS)
-    ours |= {f"{name}Method" for name in CALLBACK_PARAMETERS}
-    ours |= {f"{name}Event" for name in CALLBACK_PARAMETERS}
+    # The app's own callback URLs, and numbers the user may not see, are not copied.
+    left_out = set(OPERATOR_CALLBACK_PARAMETERS)
+    if not masking.may_see_dial_numbers(user, dial):
+        left_out |= masking.NUMBER_PARAMETERS
     initial: dict[str, Any] = {"conference": dial.conference.friendly_name}
     for spec in load_participant_schema():
-        if spec.name in ours or spec.name == "Label" or spec.name not in dial.params:
+        if spec.name in left_out or spec.name == "Label" or spec.name not in dial.params:
             continue
         initial[spec.field_name] = dial.params[spec.name]
     kind_to_param = {kind: name for name, kind in CALLBACK_PARAMETERS.items()}

@@ -7,15 +7,17 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Field, Max
 
+from conferences.accounts import masking
+from conferences.core import inputs
 from conferences.dialing import presets
 from conferences.dialing.fields import normalise_phone_number, schema_problems
 from conferences.dialing.forms import DialForm
@@ -127,15 +129,18 @@ def read_invite_list(text: str, *, conference: Conference, user: Actor) -> Invit
     E.164 numbers in PHONE_DEFAULT_REGION, no duplicates, labels Twilio accepts."""
     rows: list[InviteRow] = []
     positions = {name: index for index, name in enumerate(COLUMNS)}
-    for line, cells in _csv_rows(text.replace("\r\n", "\n")):
-        if not rows and (header := _columns(cells)) is not None:
-            positions = header
-            continue
-        rows.append(_invite_row(line, cells, positions))
-        if len(rows) > MAX_INVITE_ROWS:
-            return InvitePreview(
-                rows=[], problems=[f"An invite list holds at most {MAX_INVITE_ROWS} rows."]
-            )
+    try:
+        for line, cells in _csv_rows(text.replace("\r\n", "\n")):
+            if not rows and (header := _columns(cells)) is not None:
+                positions = header
+                continue
+            rows.append(_invite_row(line, cells, positions))
+            if len(rows) > MAX_INVITE_ROWS:
+                return InvitePreview(
+                    rows=[], problems=[f"An invite list holds at most {MAX_INVITE_ROWS} rows."]
+                )
+    except csv.Error as error:  # e.g. a cell over the csv module's 128 KiB field limit
+        return InvitePreview(rows=[], problems=[f"The list cannot be read as CSV: {error}."])
     if not rows:
         return InvitePreview(rows=[], problems=["The list is empty: one row per invitee."])
     _check_rows(rows, conference, user)
@@ -144,7 +149,7 @@ def read_invite_list(text: str, *, conference: Conference, user: Actor) -> Invit
 
 def _check_rows(rows: list[InviteRow], conference: Conference, user: Actor) -> None:
     region = str(settings.PHONE_DEFAULT_REGION)
-    on_list = dict(conference.invitees.values_list("number", "name"))
+    already_on_list = _already_on_list(conference, user)
     labels_taken = invite_list.used_labels(conference)
     first_line_of_number: dict[str, int] = {}
     first_line_of_label: dict[str, int] = {}
@@ -158,21 +163,56 @@ def _check_rows(rows: list[InviteRow], conference: Conference, user: Actor) -> N
                 row.problems.extend(error.messages)
         if not row.name:
             row.problems.append("No name.")
-        elif len(row.name) > 120:
-            row.problems.append("The name is longer than 120 characters.")
+        row.problems.extend(_column_problems(row.name, "name", what="Name"))
         if row.ok:
             if row.number in first_line_of_number:
                 row.problems.append(f"Same number as line {first_line_of_number[row.number]}.")
-            elif row.number in on_list:
-                row.problems.append(f"Already on the invite list (as {on_list[row.number]}).")
+            elif problem := already_on_list(row.number):
+                row.problems.append(problem)
             first_line_of_number.setdefault(row.number, row.line)
         row.problems.extend(_label_problems(row.label, labels_taken))
         if row.label and row.label in first_line_of_label:
             row.problems.append(f"Same label as line {first_line_of_label[row.label]}.")
         if row.label:
             first_line_of_label.setdefault(row.label, row.line)
-        if row.preset:
+        if row.preset and not (
+            preset_problems := _column_problems(row.preset, "preset_name", what="Preset")
+        ):
             _check_preset(row, conference, user)
+        elif row.preset:
+            row.problems.extend(preset_problems)
+
+
+def _already_on_list(conference: Conference, user: Actor) -> Callable[[str], str]:
+    """Whether a number is on the list, as this user may learn it: exactly for invitees
+    whose number they see; for the others only by the masked form they see on the list,
+    so a guess answers the same as every number that looks like it."""
+    seen: dict[str, str] = {}
+    masked: dict[str, str] = {}
+    for invitee in conference.invitees.only("number", "name", "added_by"):
+        if masking.may_see_invitee_number(user, invitee):
+            seen[invitee.number] = invitee.name
+        else:
+            masked.setdefault(masking.mask_number(invitee.number), invitee.name)
+
+    def problem(number: str) -> str:
+        if number in seen:
+            return f"Already on the invite list (as {seen[number]})."
+        look = masking.mask_number(number)
+        if look in masked:
+            return (
+                f"Looks like {masked[look]} ({look}), already on the invite list: a number "
+                "you only see masked cannot be added twice. Ask who added them."
+            )
+        return ""
+
+    return problem
+
+
+def _column_problems(value: str, column: str, *, what: str) -> list[str]:
+    """Why the invitee's `column` cannot hold this cell (NUL, too long); [] if it can."""
+    model_field = cast("Field[Any, Any]", Invitee._meta.get_field(column))
+    return inputs.text_problems(value, model_field, what=what)
 
 
 def _label_problems(label: str, taken: set[str]) -> list[str]:
@@ -183,6 +223,8 @@ def _label_problems(label: str, taken: set[str]) -> list[str]:
     problems = []
     if len(label) > MAX_LABEL_LENGTH:
         problems.append(f"The label is longer than {MAX_LABEL_LENGTH} characters.")
+    elif unstorable := _column_problems(label, "label", what="Label"):
+        problems.extend(unstorable)
     else:
         problems.extend(schema_problems(parameter("Label"), label))
     if label.startswith(GENERATED_LABEL_PREFIX):

@@ -160,7 +160,7 @@ def invite_list(user: Viewer, conference: Conference) -> InviteList:
         rows.append(
             InviteeRow(
                 invitee=invitee,
-                number=_invitee_number(user, invitee),
+                number=masking.visible_invitee_number(user, invitee),
                 attendance=reading,
                 expected_start=starts.get(dial.pk) if dial is not None else None,
             )
@@ -169,13 +169,6 @@ def invite_list(user: Viewer, conference: Conference) -> InviteList:
     return InviteList(
         rows=rows, progress=run_progress(run) if run is not None else None, counts=counts
     )
-
-
-def _invitee_number(user: Viewer, invitee: Invitee) -> str:
-    if invitee.added_by_id is not None and invitee.added_by_id == getattr(user, "pk", None):
-        return invitee.number
-    placed_by = invitee.last_dial.operator_id if invitee.last_dial is not None else None
-    return masking.visible_number(user, invitee.number, placed_by_id=placed_by)
 
 
 def caller_ids(conference: Conference) -> list[str]:

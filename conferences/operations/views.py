@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -23,6 +24,7 @@ from conferences.accounts import masking
 from conferences.audit import trail as audit
 from conferences.callbacks import reading
 from conferences.callbacks import views as webhooks
+from conferences.core import inputs
 from conferences.core.htmx import HtmxHttpRequest, vary_on_htmx, wants_fragment
 from conferences.models import AuditEntry, Conference, DialRequest
 from conferences.operations import prometheus, reconcile, self_test
@@ -111,10 +113,10 @@ class AuditFilterForm(forms.Form):
         label="Conference", required=False, max_length=128, help_text="Id or part of the name"
     )
     action = forms.ChoiceField(label="Action", required=False)
-    date_from = forms.DateField(
+    date_from = inputs.DayField(
         label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
+    date_to = inputs.DayField(
         label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
@@ -157,9 +159,7 @@ def _audit_row(request: HttpRequest, entry: AuditEntry) -> dict[str, Any]:
     """An entry as the page shows it: the dial's number masked for this viewer."""
     number = ""
     if entry.dial is not None:
-        number = masking.visible_number(
-            request.user, entry.dial.to_number, placed_by_id=entry.dial.operator_id
-        )
+        number = masking.visible_dial_number(request.user, entry.dial, entry.dial.to_number)
     detail = [(key, _words(value)) for key, value in sorted(entry.detail.items())]
     return {"entry": entry, "number": number, "detail": detail}
 
@@ -198,8 +198,9 @@ def reconcile_now(request: HtmxHttpRequest, target: str, pk: int) -> HttpRespons
         return vary_on_htmx(response)
     (messages.success if result.ok else messages.error)(request, result.summary)
     next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    # Only a path of this site: anything else `redirect` would try to read as a view's name.
+    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        next_url = "conferences:history"
+        next_url = reverse("conferences:history")
     return vary_on_htmx(redirect(next_url))

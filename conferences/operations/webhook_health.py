@@ -38,7 +38,11 @@ SIGNATURE_REASONS = (
     WebhookRejectionReason.BAD_SIGNATURE,
     WebhookRejectionReason.UNKNOWN_ACCOUNT,
 )
-MALFORMED_REASONS = (WebhookRejectionReason.MALFORMED, WebhookRejectionReason.TOO_LARGE)
+MALFORMED_REASONS = (
+    WebhookRejectionReason.MALFORMED,
+    WebhookRejectionReason.TOO_LARGE,
+    WebhookRejectionReason.TOO_MANY_FIELDS,
+)
 RELAY_FAILED = (RelayDeliveryStatus.FAILED, RelayDeliveryStatus.REFUSED)
 
 
@@ -249,11 +253,20 @@ def callback_findings(now: datetime | None = None) -> list[Finding]:
                 "know: another account points at this app, or someone probes it.",
             )
         )
+    if bad_host := refused.get(WebhookRejectionReason.BAD_HOST, 0):
+        findings.append(
+            Finding(
+                Level.PROBLEM if not accepted else Level.WARNING,
+                f"{_plural(bad_host, 'callback')} refused this hour before reaching the app: "
+                "its Host header is not in ALLOWED_HOSTS (a proxy passing its own host name?).",
+            )
+        )
     if malformed := sum(refused.get(reason, 0) for reason in MALFORMED_REASONS):
         findings.append(
             Finding(
                 Level.WARNING,
-                f"{_plural(malformed, 'callback')} this hour refused as malformed or too large.",
+                f"{_plural(malformed, 'callback')} this hour refused as malformed, too large "
+                "or with too many fields.",
             )
         )
     unapplied = _callbacks().filter(applied_at__isnull=True)

@@ -38,7 +38,7 @@ def test_numbers_are_read_in_the_default_region_and_stored_as_e164(room, operato
 
 
 def test_each_bad_row_is_listed_with_its_reasons(room, operator):
-    Invitee.objects.create(conference=room, number="+14155550199", name="Zoe")
+    Invitee.objects.create(conference=room, number="+14155550199", name="Zoe", added_by=operator)
     DialRequest.objects.create(
         account=room.account, conference=room, operator=operator, to_number="+1", label="taken"
     )

@@ -73,6 +73,10 @@ def test_without_javascript_it_comes_back_to_the_page_with_a_message(
     # An outside address is never followed.
     response = client.post(url, {"next": "https://evil.example/"})
     assert response["Location"] == reverse("conferences:history")
+    # Nor is something that is no path at all (redirect() would take it for a view's name).
+    for not_a_path in ("9999-12-31T00:00", "conferences:audit-trail", "history"):
+        response = client.post(url, {"next": not_a_path})
+        assert response["Location"] == reverse("conferences:history"), not_a_path
 
 
 def test_twilio_unreachable_is_reported_not_raised(client, supervisor, ringing_dial, settings):

@@ -215,6 +215,7 @@ class TestBehindATlsProxy:
 
     def test_with_the_setting_on_x_forwarded_host_and_port_are_used(self, twilio, dial, settings):
         settings.WEBHOOK_TRUST_FORWARDED_HEADERS = True
+        settings.WEBHOOK_FORWARDED_HOSTS = ["dial.example.com:8443"]  # not a default port
         headers = {
             "X-Forwarded-Proto": "https, http",
             "X-Forwarded-Host": "dial.example.com",
