@@ -10,21 +10,13 @@ from conferences.accounts import roles
 from conferences.models import (
     AuditEntry,
     CallbackTally,
+    DialPreset,
     RelayAllowedHost,
     RelayDelivery,
+    TwilioAccount,
     User,
     WebhookRejection,
 )
-
-
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
-    fieldsets = (
-        *(BaseUserAdmin.fieldsets or ()),
-        ("Preferences", {"fields": ("time_zone",)}),
-    )
-    list_display = ("username", "email", "is_staff", "is_active", "time_zone")
-
 
 # --- Webhook rejections and relays (issue 8) ------------------------------------------
 
@@ -127,3 +119,64 @@ class CallbackTallyAdmin(ReadOnly):
     list_display = ("hour", "kind", "measure", "count", "last_at")
     list_filter = ("kind", "measure")
     date_hierarchy = "hour"
+
+
+# --- Users, Twilio accounts and shared presets (issue 20) -----------------------------
+
+
+@admin.register(User)
+class UserAdmin(SupervisorsManage, BaseUserAdmin):
+    """Supervisors manage users: their role (group), their time zone, whether they may sign
+    in. Only a superuser grants superuser or single permissions, or edits a superuser."""
+
+    fieldsets = (
+        *(BaseUserAdmin.fieldsets or ()),
+        ("Preferences", {"fields": ("time_zone",)}),
+    )
+    list_display = ("username", "email", "role_name", "is_staff", "is_active", "time_zone")
+    list_filter = ("groups", "is_staff", "is_active")
+
+    @admin.display(description="role")
+    def role_name(self, user: User) -> str:
+        return roles.role_of(user) or "—"
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: object = None
+    ) -> list[str] | tuple[str, ...]:
+        if getattr(request.user, "is_superuser", False):
+            return ()
+        return ("is_superuser", "user_permissions", "last_login", "date_joined")
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        if isinstance(obj, User) and obj.is_superuser:
+            return bool(getattr(request.user, "is_superuser", False))
+        return self._is_supervisor(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # Users are deactivated, never deleted: their dials and audit entries name them.
+        return bool(getattr(request.user, "is_superuser", False))
+
+
+@admin.register(TwilioAccount)
+class TwilioAccountAdmin(SupervisorsManage):
+    """Calls per second and caller IDs per account; the secrets are never shown here."""
+
+    list_display = ("name", "account_sid", "calls_per_second", "is_default")
+    fields = ("name", "account_sid", "calls_per_second", "caller_ids", "is_default")
+    readonly_fields = ("account_sid", "is_default")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # an account comes with its tokens, from the settings
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # its dials point at it
+
+
+@admin.register(DialPreset)
+class DialPresetAdmin(SupervisorsManage):
+    """Shared presets (no owner): the dial page offers them to everyone."""
+
+    list_display = ("name", "owner", "updated_at")
+    list_filter = (("owner", admin.EmptyFieldListFilter),)
+    search_fields = ("name",)
+    fields = ("name", "owner", "values")

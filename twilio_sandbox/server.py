@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from twilio_sandbox import errors, page
+from twilio_sandbox import errors, page, recording_audio
 from twilio_sandbox.api import Api, Route, route
 from twilio_sandbox.errors import ApiError
 from twilio_sandbox.faults import ConcurrencyGate, FaultDecider, Faults, RequestFaults
@@ -97,6 +97,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         status: int | None
         if parts.path == "/_sandbox" or parts.path.startswith("/_sandbox/"):
             status = self._inspection(method, parts.path, query)
+        elif method == "GET" and recording_audio.account_of(parts.path) is not None:
+            status = self._recording_media(parts.path)
         else:
             status = self._api(method, parts.path, query, form, started)
         self._log(method, parts.path, status, started)
@@ -180,6 +182,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                     "Service Unavailable" if planned.error_status == 503 else "Internal Error",
                 )
             answer = sandbox.api.handle(method, matched, query, form)
+            if planned.wrong_answer:
+                answer = sandbox.api.misanswer(answer, planned.wrong_answer, matched, method)
         finally:
             sandbox.gate.leave(account.sid)
         if answer.created_call_sid is not None and planned.hang_seconds:
@@ -214,6 +218,21 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             return None
         username, _, password = decoded.partition(":")
         return self.server.sandbox.store.authenticate(username, password)
+
+    def _recording_media(self, path: str) -> int:
+        """A recording's audio, to the account it belongs to (like Twilio, behind auth)."""
+        account = self._authenticate()
+        if account is None or account.sid != recording_audio.account_of(path):
+            error = errors.authentication_failed()
+            return self._send_json(error.status, error.body())
+        payload = recording_audio.recording_wav()
+        self.send_response(200)
+        self.send_header("Content-Type", recording_audio.CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(payload)))
+        self._common_headers(200)
+        self.end_headers()
+        self.wfile.write(payload)
+        return 200
 
     # ----------------------------------------------------------------- /_sandbox/
 

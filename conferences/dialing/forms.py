@@ -45,6 +45,11 @@ CONFERENCE_NAME_MAX_LENGTH: Final = 128
 
 # The template renders <datalist id=...> with form.caller_ids for From and CallerId.
 CALLER_ID_DATALIST_ID: Final = "dial-caller-ids"
+# ... and one with the open conferences the operator may dial into, for Conference.
+CONFERENCE_DATALIST_ID: Final = "conference-names"
+# Fields emptied in the browser the moment a dial is sent, so the next caller can be
+# typed at once (static/js/app.js): what is typed during the request is kept.
+CLEARED_ON_DIAL: Final = ("to", "label")
 
 
 class FieldGroup(NamedTuple):
@@ -75,6 +80,7 @@ class DialForm(forms.Form):
         super().__init__(data, **kwargs)
         self.caller_ids: tuple[str, ...] = tuple(caller_ids)
         self.caller_id_datalist_id = CALLER_ID_DATALIST_ID
+        self.conference_datalist_id = CONFERENCE_DATALIST_ID
         self.specs: tuple[ParameterSpec, ...] = load_participant_schema()
         for spec in self.specs:
             self.fields[spec.field_name] = schema_field(spec)
@@ -82,6 +88,11 @@ class DialForm(forms.Form):
             for name in ("from", "caller_id"):
                 self.fields[name].widget.attrs["list"] = CALLER_ID_DATALIST_ID
                 self.fields[name].widget.attrs["autocomplete"] = "off"
+        self.fields["conference"].widget.attrs.update(
+            {"list": CONFERENCE_DATALIST_ID, "autocomplete": "off"}
+        )
+        for name in CLEARED_ON_DIAL:
+            self.fields[name].widget.attrs["data-cleared-on-dial"] = "true"
 
     # --- Endpoints --------------------------------------------------------------------
 

@@ -4,8 +4,9 @@ the dial and its conference, and enqueue its placement once the transaction comm
 from __future__ import annotations
 
 import logging
+import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
@@ -16,6 +17,7 @@ from conferences.core import crypto
 from conferences.core.sids import is_conference_sid
 from conferences.dialing import queueing
 from conferences.models import (
+    UNIQUE_LABEL_CONSTRAINT,
     Conference,
     ConferenceStatus,
     DialRequest,
@@ -31,7 +33,53 @@ RECORDING_ON_VALUES = {"true", "record-from-start"}
 
 
 class LabelInUse(Exception):
-    """The operator's label is already used by another dial in this conference."""
+    """The operator's label is already used by another dial in this conference; the
+    suggestion is the first numbered label still free there (bob-2, bob-3, …)."""
+
+    def __init__(self, label: str, suggestion: str) -> None:
+        super().__init__(f"the label {label!r} is already used in this conference")
+        self.label = label
+        self.suggestion = suggestion
+
+
+# Every dial has a unique Label (the exactly-once checks look for it); one the operator
+# left empty is made up, and is no name to show a person.
+GENERATED_LABEL = re.compile(r"dial-[0-9a-f]{12}")
+# The "-2" a redial adds (bob, bob-2, bob-3): redialing bob-2 makes bob-3, not bob-2-2.
+NUMBERED_SUFFIX = re.compile(r"-[0-9]+$")
+
+
+def generated_label() -> str:
+    return f"dial-{uuid.uuid4().hex[:12]}"
+
+
+def chosen_label(label: str) -> str:
+    """The label as a name for people: "" when the app made it up."""
+    return "" if GENERATED_LABEL.fullmatch(label) else label
+
+
+def redial_label(label: str, taken: Collection[str]) -> str:
+    """A free label for dialing this caller again: bob → bob-2, bob-2 → bob-3."""
+    base = NUMBERED_SUFFIX.sub("", label) or label
+    return free_label(base, taken)
+
+
+def numbered_label(base: str, number: int) -> str:
+    """The label of a caller's n-th dial into one conference: bob, bob-2, bob-3, …"""
+    return base if number <= 1 else f"{base}-{number}"
+
+
+def free_label(base: str, taken: Collection[str], *, start: int = 2) -> str:
+    """The first numbered label from `start` on that is not taken."""
+    number = start
+    while numbered_label(base, number) in taken:
+        number += 1
+    return numbered_label(base, number)
+
+
+def labels_in_use(conference: Conference) -> set[str]:
+    """Labels of every dial into this conference (the unique constraint's set)."""
+    return set(DialRequest.objects.filter(conference=conference).values_list("label", flat=True))
 
 
 class ConferenceRefused(Exception):
@@ -141,26 +189,29 @@ def submit_dial(
     """Store a dial request and hand it to a worker once the transaction commits."""
     account = account or twilio_accounts.default_account()
     operator_params = dict(submission.params)
-    label = str(operator_params.get("Label") or f"dial-{uuid.uuid4().hex[:12]}")
+    label = str(operator_params.get("Label") or generated_label())
     operator_params["Label"] = label
-    try:
-        with transaction.atomic():
-            conference = conference_for(account, submission.conference.strip(), operator)
-            dial = DialRequest.objects.create(
-                account=account,
-                conference=conference,
-                operator=operator,
-                to_number=str(operator_params.get("To", "")),
-                from_number=str(operator_params.get("From", "")),
-                label=label,
-                sip_auth_password_encrypted=crypto.encrypt(submission.sip_auth_password),
-            )
-            dial.params, dial.relay_targets = wire_params(dial.pk, operator_params)
-            dial.save(update_fields=["params", "relay_targets"])
-            transaction.on_commit(lambda: queueing.enqueue_place_dial(dial.pk))
-    except IntegrityError as error:
-        if "unique_label_per_conference" in str(error):
-            raise LabelInUse(label) from error
-        raise
+    with transaction.atomic():
+        conference = conference_for(account, submission.conference.strip(), operator)
+        try:
+            # A savepoint of its own: a label taken meanwhile (another request between
+            # anyone's check and this insert) leaves the transaction usable to say so.
+            with transaction.atomic():
+                dial = DialRequest.objects.create(
+                    account=account,
+                    conference=conference,
+                    operator=operator,
+                    to_number=str(operator_params.get("To", "")),
+                    from_number=str(operator_params.get("From", "")),
+                    label=label,
+                    sip_auth_password_encrypted=crypto.encrypt(submission.sip_auth_password),
+                )
+        except IntegrityError as error:
+            if UNIQUE_LABEL_CONSTRAINT not in str(error):
+                raise
+            raise LabelInUse(label, free_label(label, labels_in_use(conference))) from error
+        dial.params, dial.relay_targets = wire_params(dial.pk, operator_params)
+        dial.save(update_fields=["params", "relay_targets"])
+        transaction.on_commit(lambda: queueing.enqueue_place_dial(dial.pk))
     logger.info("dial %s stored for %s in %s", dial.pk, operator, conference)
     return dial

@@ -10,4 +10,5 @@ urlpatterns = [
     path("dial/", views.dial_submit, name="dial-submit"),
     path("dial/group/<str:key>/", views.dial_group, name="dial-group"),
     path("dial/recent/", views.recent_dials, name="recent-dials"),
+    path("dial/<int:dial_id>/redial/", views.redial, name="redial"),
 ]

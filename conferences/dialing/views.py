@@ -9,7 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from conferences.accounts import twilio_accounts
 from conferences.audit import trail as audit
@@ -42,7 +44,11 @@ def _user(request: HttpRequest) -> User:
 
 def _dial_form(request: HttpRequest, data: Any = None, initial: Any = None) -> DialForm:
     account = twilio_accounts.default_account()
-    return DialForm(data, caller_ids=account.caller_ids, initial=initial or {})
+    initial = dict(initial or {})
+    if account.caller_ids and not initial.get("from"):
+        # Most dials go out from the one configured caller ID: start with it filled in.
+        initial["from"] = account.caller_ids[0]
+    return DialForm(data, caller_ids=account.caller_ids, initial=initial)
 
 
 def _context(request: HttpRequest, form: DialForm, **extra: Any) -> dict[str, Any]:
@@ -108,8 +114,8 @@ def dial_submit(request: HtmxHttpRequest) -> HttpResponse:
             dial_request = dial_submission.submit_dial(
                 operator=_user(request), submission=submission
             )
-        except dial_submission.LabelInUse:
-            form.add_error("label", "This label is already used in this conference.")
+        except dial_submission.LabelInUse as in_use:
+            form = _form_suggesting_label(request, in_use)
         except dial_submission.ConferenceRefused as refused:
             form.add_error("conference", str(refused))
             audit.record(
@@ -137,6 +143,23 @@ def dial_submit(request: HtmxHttpRequest) -> HttpResponse:
     return _render(request, _context(request, form))
 
 
+def _form_suggesting_label(
+    request: HtmxHttpRequest, in_use: dial_submission.LabelInUse
+) -> DialForm:
+    """The form as sent, with a free label in place of the taken one and a word saying so:
+    pressing Dial again dials the caller under the new label."""
+    data = request.POST.copy()
+    data["label"] = in_use.suggestion
+    form = _dial_form(request, data)
+    form.is_valid()
+    form.add_error(
+        "label",
+        f"“{in_use.label}” is already used in this conference (a call keeps its label "
+        f"after it ends). “{in_use.suggestion}” is free and filled in: press Dial to use it.",
+    )
+    return form
+
+
 def _multi_fields() -> set[str]:
     return {n for n, f in DialForm().fields.items() if isinstance(f, forms.MultipleChoiceField)}
 
@@ -160,19 +183,24 @@ def _render(
 def _save_preset(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     form = _dial_form(request, request.POST)
-    name = request.POST.get("preset_name", "").strip()
+    name_form = presets.PresetNameForm(request.POST)
     values = presets.preset_values(request.POST, multi_fields=_multi_fields())
     form.is_valid()
     bad = [n for n in values if n in form.errors]
     context_extra: dict[str, Any] = {}
-    if not name:
-        context_extra["preset_error"] = "Give the preset a name."
+    if not name_form.is_valid():
+        context_extra["preset_error"] = " ".join(
+            str(error) for error in name_form.errors["preset_name"]
+        )
     elif bad:
         context_extra["preset_error"] = "Fix the marked options before saving them as a preset."
     else:
         try:
             preset = presets.save_preset(
-                user=user, name=name, values=values, shared=request.POST.get("shared") == "on"
+                user=user,
+                name=name_form.cleaned_data["preset_name"],
+                values=values,
+                shared=request.POST.get("shared") == "on",
             )
         except presets.PresetNotAllowed as error:
             context_extra["preset_error"] = str(error)
@@ -204,8 +232,67 @@ def dial_group(request: HttpRequest, key: str) -> HttpResponse:
 @permission_required("conferences.dial", raise_exception=True)
 def recent_dials(request: HttpRequest) -> HttpResponse:
     """The operator's recent dials, polled while any is still under way."""
+    return recent_dials_answer(request)
+
+
+def recent_dials_answer(
+    request: HttpRequest, message: str = "", *, ok: bool = True
+) -> HttpResponse:
+    """Recent dials as a fragment, with the outcome of an action taken in a row (hang up,
+    redial); without htmx, the dial page with the outcome as a message."""
+    if message and not wants_fragment(request):
+        (messages.success if ok else messages.error)(request, message)
+        return redirect("conferences:dial")
     dials = list(dial_selectors.recent_dials(_user(request)))
-    live = any(d.status not in FINAL_DIAL_STATUSES for d in dials)
-    response = render(request, f"{PAGE}#recent", {"recent_dials": dials, "recent_live": live})
+    context = {
+        "recent_dials": dials,
+        "recent_live": any(d.status not in FINAL_DIAL_STATUSES for d in dials),
+        "recent_message": message,
+        "recent_ok": ok,
+    }
+    response = render(request, f"{PAGE}#recent", context)
     vary_on_htmx(response)
     return response
+
+
+def _to_dial_page(request: HttpRequest, dial_id: int) -> HttpResponse:
+    """The dial page filled in from this dial ("dial again"), as a whole page for htmx too."""
+    url = f"{reverse('conferences:dial')}?again={dial_id}"
+    return HttpResponseClientRedirect(url) if wants_fragment(request) else redirect(url)
+
+
+@require_POST
+@permission_required("conferences.dial", raise_exception=True)
+def redial(request: HtmxHttpRequest, dial_id: int) -> HttpResponse:
+    """Dial a past dial's caller again, with its options and the next free label (bob-2)."""
+    user = _user(request)
+    past = presets.dial_to_copy(user, dial_id)
+    if past is None:
+        raise Http404("No such dial")
+    initial = presets.initial_from_dial(user, str(dial_id))
+    if not initial.get("to") or past.sip_auth_password_encrypted:
+        # A number the user only sees masked, or a SIP password we never show again: the
+        # dial page takes it from there, filled in with what can be.
+        return _to_dial_page(request, dial_id)
+    data = QueryDict(mutable=True)
+    for name, value in initial.items():
+        data.setlist(name, value if isinstance(value, list) else [value])
+    data["label"] = dial_submission.redial_label(
+        past.label, dial_submission.labels_in_use(past.conference)
+    )
+    form = _dial_form(request, data)
+    if form.is_valid():
+        _relay_errors(form)
+    if not form.is_valid():
+        return _to_dial_page(request, dial_id)
+    submission = dial_submission.DialSubmission(
+        conference=form.conference_name(), params=form.loggable_twilio_params()
+    )
+    try:
+        dial_request = dial_submission.submit_dial(operator=user, submission=submission)
+    except (dial_submission.LabelInUse, dial_submission.ConferenceRefused) as refused:
+        return recent_dials_answer(request, f"Not dialed again: {refused}.", ok=False)
+    audit.record(audit.AuditAction.DIAL, actor=user, dial=dial_request)
+    return recent_dials_answer(
+        request, f"Dialing {dial_request.to_number} again as “{dial_request.label}”."
+    )

@@ -220,10 +220,15 @@ def _svg(
     chart_id: str, title: str, description: str, body: SafeString, *, height: int = HEIGHT
 ) -> SafeString:
     return format_html(
-        '<svg class="chart" id="{}" viewBox="0 0 {} {}" role="img" '
+        # width and height give the box its proportions before layout (CSS scales it to
+        # the column): without them a browser sizes the box as 300 by 150 and the chart
+        # spills out of it, under the table that follows.
+        '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="{}" height="{}" role="img" '
         'aria-labelledby="{}-title {}-desc" xmlns="http://www.w3.org/2000/svg">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>',
         chart_id,
+        WIDTH,
+        height,
         WIDTH,
         height,
         chart_id,

@@ -7,21 +7,21 @@ Spreadsheet safety, and how it meets phone numbers
 --------------------------------------------------
 Excel, LibreOffice and Google Sheets run a cell that starts with `=`, `+`, `-`, `@` (and a
 tab or carriage return) as a formula, so any such text cell is written with a leading
-apostrophe (`'`), the spreadsheet's own "this is text" marker. E.164 numbers start with `+`,
-so every number cell gets the apostrophe too: `'+14155550142`. That is deliberate and serves
-twice: a caller ID can never smuggle in a formula, and the number stays text (without it a
-spreadsheet turns `+14155550142` into 14155550142, or 1.42E+10, and drops the plus). Phone
-columns also get it when they start with a digit, so leading zeros survive. Spreadsheets
-show the number without the apostrophe; a program reading the CSV should strip one leading
-`'` when the next character is one of `=+-@` or a digit (the header row says which columns
-are numbers). Times are ISO 8601 in UTC; durations are whole seconds; the file starts with a
-UTF-8 byte order mark so Excel reads names and the mask character (•) correctly.
+apostrophe (`'`), the spreadsheet's own "this is text" marker. A number the app validated
+as E.164 (`+` and up to 15 digits, nothing else) cannot carry a formula, so it is written
+as it is: `+14155550142` imports cleanly into a CRM or a dialer. Any other number cell (a
+masked `+1 415 ••• 0142`, digits with a leading zero, a caller ID typed as free text) gets
+the apostrophe like text does, so it stays text. Times are ISO 8601 in UTC; durations are
+whole seconds; the file starts with a UTF-8 byte order mark so Excel reads names and the
+mask character (•) correctly.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -40,15 +40,31 @@ CHUNK_SIZE = 2000  # rows per fetch from the server-side cursor
 ROWS_PER_WRITE = 200  # rows per chunk of the response
 BYTE_ORDER_MARK = "\ufeff"
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# What the dial form writes for a phone number (dialing.fields.normalise_phone_number).
+E164_NUMBER = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+def _starts_a_formula(value: str) -> bool:
+    """What a spreadsheet may read as a formula: a trigger, also in its full-width or small
+    forms (U+FF1D, U+FF0B, U+FF0D, U+FF20, U+FE62 …: NFKC folds them), also after leading
+    spaces; or a leading invisible character (zero-width space, joiners, bidi marks, BOM:
+    Unicode's format characters), which hides from a reader what the cell starts with."""
+    if value[:1] and unicodedata.category(value[0]) == "Cf":
+        return True
+    visible = value.lstrip(" \u00a0\u3000")
+    return unicodedata.normalize("NFKC", visible[:1]).startswith(FORMULA_TRIGGERS)
 
 
 def spreadsheet_text(value: str) -> str:
     """Text a spreadsheet shows as text, never runs as a formula."""
-    return f"'{value}" if value.startswith(FORMULA_TRIGGERS) else value
+    return f"'{value}" if _starts_a_formula(value) else value
 
 
 def spreadsheet_number(value: str) -> str:
-    """A phone number kept as text: a leading `+` or digit gets the apostrophe."""
+    """A phone number: as it is when E.164 (no formula fits in one); otherwise kept as
+    text, a leading `+` or digit getting the apostrophe."""
+    if E164_NUMBER.fullmatch(value):
+        return value
     if value[:1].isdigit():
         return f"'{value}"
     return spreadsheet_text(value)

@@ -19,9 +19,11 @@ from django.db.models import (
     QuerySet,
 )
 
-from conferences.accounts import roles
+from conferences.accounts import masking, roles
 from conferences.callbacks import meaning as callback_meaning
+from conferences.core import inputs
 from conferences.models import (
+    Conference,
     DialRequest,
     DialStatus,
     User,
@@ -81,13 +83,6 @@ def _digits(value: str) -> str:
     return re.sub(r"\D", "", value)
 
 
-def _parse_date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        return None
-
-
 def _parse_int(value: str) -> int | None:
     value = value.strip()
     if not value.isdigit() or len(value) > 9:
@@ -133,9 +128,12 @@ class HistoryFilters:
     def from_query(cls, query: Mapping[str, Any]) -> HistoryFilters:
         """Read filters from a QueryDict (or a dict); unusable values are dropped with a note."""
 
-        def one(name: str) -> str:
+        def whole(name: str) -> str:
             value = query.get(name, "")
-            return str(value).strip()[:200] if value is not None else ""
+            return str(value).strip() if value is not None else ""
+
+        def one(name: str) -> str:
+            return whole(name)[:200]
 
         def many(name: str) -> list[str]:
             getlist = getattr(query, "getlist", None)
@@ -145,6 +143,21 @@ class HistoryFilters:
             return [str(value) for value in values]
 
         problems: list[str] = []
+
+        def text_for(name: str, column: Any, what: str) -> str:
+            """A filter compared with `column`: dropped, with the reason, when the column
+            could never hold it (NUL, longer than the column)."""
+            value = whole(name)
+            found = inputs.text_problems(value, column, what=what)
+            problems.extend(found)
+            return "" if found else value
+
+        def day(name: str) -> date | None:
+            value, problem = inputs.parse_day(one(name))
+            if problem and problem not in problems:
+                problems.append(problem)
+            return value
+
         statuses = tuple(
             dict.fromkeys(value for value in many("status") if value in DialStatus.values)
         )
@@ -162,12 +175,10 @@ class HistoryFilters:
         quick_range = one("range")
         if quick_range not in QUICK_RANGES:
             quick_range = ""
-        date_from, date_to = _parse_date(one("from")), _parse_date(one("to"))
-        if (one("from") and date_from is None) or (one("to") and date_to is None):
-            problems.append("Dates must look like 2025-01-31.")
+        date_from, date_to = day("from"), day("to")
         if date_from and date_to and date_to < date_from:
             date_from, date_to = date_to, date_from
-        number = one("number")
+        number = text_for("number", DialRequest._meta.get_field("to_number"), "Number")
         if number and len(_digits(number)) < MIN_NUMBER_DIGITS and not _is_address(number):
             problems.append(f"Type at least {MIN_NUMBER_DIGITS} digits to search numbers.")
             number = ""
@@ -175,7 +186,9 @@ class HistoryFilters:
         if sort not in SORTS:
             sort = DEFAULT_SORT
         return cls(
-            conference=one("conference"),
+            conference=text_for(
+                "conference", Conference._meta.get_field("friendly_name"), "Conference"
+            ),
             conference_id=_parse_int(one("conference_id")),
             operator_id=_parse_int(one("operator")),
             statuses=statuses,
@@ -185,7 +198,7 @@ class HistoryFilters:
             date_from=date_from if not quick_range else None,
             date_to=date_to if not quick_range else None,
             number=number,
-            label=one("label"),
+            label=text_for("label", DialRequest._meta.get_field("label"), "Label"),
             sort=sort,
             problems=tuple(problems),
         )
@@ -257,7 +270,10 @@ def apply_filters(
 ) -> QuerySet[DialRequest]:
     """Narrow `dials` (already scoped to the viewer) to what the filters ask for."""
     if filters.conference:
-        dials = dials.filter(conference__friendly_name=filters.conference)
+        # Any part of the name, any case ("board" finds "Board call"): matched on the
+        # conferences table, small beside the dials, so the dials' own indexes still serve.
+        named = Conference.objects.filter(friendly_name__icontains=filters.conference)
+        dials = dials.filter(conference__in=named.values("pk"))
     if filters.conference_id is not None:
         dials = dials.filter(conference_id=filters.conference_id)
     if filters.operator_id is not None:
@@ -279,8 +295,7 @@ def apply_filters(
         dials = dials.filter(created_at__lt=period.end)
     if filters.number:
         # Searching numbers the viewer only sees masked would reveal them digit by digit.
-        if not roles.user_can(user, "view_full_numbers"):
-            dials = dials.filter(operator_id=user.pk)
+        dials = dials.filter(masking.dials_with_visible_numbers(user))
         needle = filters.number if _is_address(filters.number) else _digits(filters.number)
         dials = dials.filter(Q(to_number__contains=needle) | Q(from_number__contains=needle))
     if filters.label:

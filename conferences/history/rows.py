@@ -55,6 +55,7 @@ LIST_COLUMNS = (
     "status",
     "to_number",
     "from_number",
+    "numbers_hidden_from_operator",
     "label",
     "answered_by",
     "answered_at",
@@ -210,12 +211,11 @@ def history_row(user: Viewer, dial: DialRequest, *, full_numbers: bool | None = 
     """
     if full_numbers is None:
         full_numbers = masking.can_see_full_numbers(user)
-    placed_by = dial.operator_id
     if full_numbers:
         to_display, from_display = dial.to_number, dial.from_number
     else:
-        to_display = masking.visible_number(user, dial.to_number, placed_by_id=placed_by)
-        from_display = masking.visible_number(user, dial.from_number, placed_by_id=placed_by)
+        to_display = masking.visible_dial_number(user, dial, dial.to_number)
+        from_display = masking.visible_dial_number(user, dial, dial.from_number)
     return HistoryRow(
         dial=dial,
         # Annotations of history_queryset: a dial without them is a programming error.
@@ -228,6 +228,26 @@ def history_row(user: Viewer, dial: DialRequest, *, full_numbers: bool | None = 
         time_in_conference=getattr(dial, "time_in_conference", None),
         attempt_count=int(getattr(dial, "attempt_count", 0) or 0),
     )
+
+
+# Beyond this many, the history says "more than 10,000" instead of counting on.
+COUNT_LIMIT = 10_000
+
+
+def matching_count(
+    *,
+    user: Viewer,
+    filters: HistoryFilters,
+    zone: tzinfo | None = None,
+    now: datetime | None = None,
+) -> tuple[int, bool]:
+    """How many dials the filters find, counted up to COUNT_LIMIT; True when there are
+    more (counting a million rows on every page view would cost more than the page)."""
+    zone = zone or timezone.get_current_timezone()
+    now = now or timezone.now()
+    dials = apply_filters(visible_dials(user), filters, user=user, zone=zone, now=now)
+    found = dials.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+    return min(found, COUNT_LIMIT), found > COUNT_LIMIT
 
 
 def dial_history(

@@ -70,7 +70,7 @@ KEY_PARAMETERS: dict[str, tuple[str, ...]] = {
     CallbackKind.AMD: ("AnsweredBy", "MachineDetectionDuration"),
 }
 # Parameters that carry a phone number: masked like every number the viewer may not see.
-NUMBER_PARAMETERS = frozenset({"To", "From", "Called", "Caller", "CallerId", "CallerID"})
+NUMBER_PARAMETERS = masking.NUMBER_PARAMETERS
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def _visible_params(
             continue
         value = _shown_value(params[name])
         if name in NUMBER_PARAMETERS:
-            value = masking.visible_number(user, value, placed_by_id=dial.operator_id)
+            value = masking.visible_dial_number(user, dial, value)
         shown.append((name, value))
     return shown
 
@@ -289,8 +289,8 @@ def dial_story(user: Viewer, dial_id: int) -> DialStory:
     response = dial.response if isinstance(dial.response, Mapping) else {}
     return DialStory(
         dial=dial,
-        to_display=masking.visible_number(user, dial.to_number, placed_by_id=dial.operator_id),
-        from_display=masking.visible_number(user, dial.from_number, placed_by_id=dial.operator_id),
+        to_display=masking.visible_dial_number(user, dial, dial.to_number),
+        from_display=masking.visible_dial_number(user, dial, dial.from_number),
         verdict=verdict,
         details=details,
         params=_visible_params(user, dial, params),

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from conferences.accounts import roles
 from conferences.callbacks import meaning as callback_meaning
 from conferences.core.htmx import HtmxHttpRequest, vary_on_htmx, wants_fragment
+from conferences.core.words import ANSWERED_BY_WORDS
 from conferences.gateway import errors
 from conferences.history import charts, export, recordings
 from conferences.history import filters as history_filters
@@ -124,7 +125,7 @@ def _list_rows(rows: Iterable[history_rows.HistoryRow]) -> list[ListRow]:
                 to_display=row.to_display,
                 from_display=row.from_display,
                 label=dial.label,
-                answered_by=dial.answered_by,
+                answered_by=ANSWERED_BY_WORDS.get(dial.answered_by, dial.answered_by),
                 end_reason_words=row.end_reason_words if says_more else "",
                 time_to_answer_text=row.time_to_answer_text,
                 time_in_conference_text=row.time_in_conference_text,
@@ -152,10 +153,13 @@ def _list_context(request: HttpRequest, user: User) -> dict[str, Any]:
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
+    total, more = history_rows.matching_count(user=user, filters=filters)
     base = reverse("conferences:history")
     known = [history_rows.KnownRow(r.dial.pk, r.version, r.dial.status) for r in page.live_rows]
     return {
         "page": page,
+        "total": total,
+        "total_is_more": more,
         "rows": _list_rows(page.rows),
         "filters": filters,
         "base_url": base,
@@ -175,7 +179,10 @@ def _list_context(request: HttpRequest, user: User) -> dict[str, Any]:
         "live_url": _live_url(known),
         "live_poll": LIVE_POLL,
         "statuses": DialStatus.choices,
-        "answered_by_choices": sorted(callback_meaning.ANSWERED_BY_VALUES),
+        "answered_by_choices": [
+            (value, ANSWERED_BY_WORDS.get(value, value))
+            for value in sorted(callback_meaning.ANSWERED_BY_VALUES)
+        ],
         "quick_ranges": [
             (key, label) for key, (_days, label) in history_filters.QUICK_RANGES.items()
         ],
@@ -292,9 +299,16 @@ def history_recording(request: HttpRequest, dial_id: int) -> HttpResponseBase:
 
 @require_GET
 @permission_required("conferences.export_history", raise_exception=True)
-def history_export(request: HttpRequest) -> StreamingHttpResponse:
+def history_export(request: HttpRequest) -> HttpResponseBase:
     """The filtered history as CSV, streamed row chunk by row chunk (audited)."""
     filters = history_filters.HistoryFilters.from_query(request.GET)
+    if filters.problems:
+        # Exporting without the filter that could not be used would export more than asked.
+        return HttpResponse(
+            "Nothing exported; fix the filters first:\n" + "\n".join(filters.problems),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
     lines = export.history_csv(user=_viewer(request), filters=filters)
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export.export_filename()}"'

@@ -18,6 +18,7 @@ from django.utils.text import capfirst
 from conferences.accounts import masking
 from conferences.audit.trail import AuditAction
 from conferences.core.words import CONFERENCE_END_WORDS
+from conferences.dialing import submission as dial_submission
 from conferences.gateway import types as gateway_types
 from conferences.live import twilio_roster
 from conferences.live.access import Viewer, controls_for
@@ -189,10 +190,12 @@ def callbacks_go_elsewhere(conference: Conference, controls: ConferenceControls)
 
 
 def _who(user: Viewer, dial: DialRequest, invitee: Invitee | None) -> str:
-    number = masking.visible_number(user, dial.to_number, placed_by_id=dial.operator_id)
-    if invitee is not None and invitee.added_by_id == getattr(user, "pk", None):
+    number = masking.visible_dial_number(user, dial, dial.to_number)
+    if invitee is not None and masking.may_see_invitee_number(user, invitee):
         number = dial.to_number
-    return f"{invitee.name} ({number})" if invitee else number
+    # Name or label first: two callers on one number are told apart by it.
+    name = invitee.name if invitee else dial_submission.chosen_label(dial.label)
+    return f"{name} ({number})" if name else number
 
 
 def roster_name(user: Viewer, conference: Conference, call_sid: str) -> str:

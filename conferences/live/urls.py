@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, path
 
+from conferences.live import invite_views
 from conferences.live import views as live_views
 
 urlpatterns: list[URLPattern] = [
@@ -33,33 +34,38 @@ urlpatterns: list[URLPattern] = [
     ),
     path("conferences/<int:pk>/end/", live_views.conference_end, name="conference-end"),
     path(
+        "conferences/<int:pk>/callers/",
+        live_views.conference_add_caller,
+        name="conference-add-caller",
+    ),
+    path(
         "conferences/<int:pk>/settings/",
         live_views.conference_settings,
         name="conference-settings",
     ),
     path(
         "conferences/<int:pk>/invitees/import/",
-        live_views.invitees_import,
+        invite_views.invitees_import,
         name="invitees-import",
     ),
     path(
         "conferences/<int:pk>/invitees/<int:invitee_id>/dial/",
-        live_views.invitee_dial,
+        invite_views.invitee_dial,
         name="invitee-dial",
     ),
     path(
         "conferences/<int:pk>/invitees/<int:invitee_id>/remove/",
-        live_views.invitee_remove,
+        invite_views.invitee_remove,
         name="invitee-remove",
     ),
     path(
         "conferences/<int:pk>/dial-all/",
-        live_views.conference_dial_all,
+        invite_views.conference_dial_all,
         name="conference-dial-all",
     ),
     path(
         "conferences/<int:pk>/runs/<int:run_id>/cancel/",
-        live_views.bulk_run_cancel,
+        invite_views.bulk_run_cancel,
         name="bulk-run-cancel",
     ),
     path(

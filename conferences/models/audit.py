@@ -44,6 +44,7 @@ class AuditEntry(models.Model):
             models.Index(fields=["conference", "-at"]),
             models.Index(fields=["dial", "at"]),
         ]
+        verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
         target = f"{self.target_type}#{self.target_id}"

@@ -90,6 +90,9 @@ class WebhookRejectionReason(models.TextChoices):
     BAD_SIGNATURE = "bad-signature", "Signature does not match"
     MALFORMED = "malformed", "Missing the identifiers its kind needs"
     TOO_LARGE = "too-large", "Body over WEBHOOK_MAX_BODY_BYTES"
+    # Issue 18: what Django refuses before (or while) the view reads the request.
+    TOO_MANY_FIELDS = "too-many-fields", "More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS"
+    BAD_HOST = "bad-host", "Host header not in ALLOWED_HOSTS"
 
 
 class WebhookRejection(models.Model):
@@ -141,6 +144,7 @@ class CallbackTally(models.Model):
             ),
         ]
         ordering = ["-hour", "kind", "measure"]
+        verbose_name_plural = "callback tallies"
 
     def __str__(self) -> str:
         return f"{self.count} x {self.measure} on {self.kind} at {self.hour:%Y-%m-%d %H}:00"

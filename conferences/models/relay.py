@@ -76,6 +76,7 @@ class RelayDelivery(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name_plural = "relay deliveries"
 
     def __str__(self) -> str:
         return f"relay of event #{self.event_id} to {self.url}: {self.status}"

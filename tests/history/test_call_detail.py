@@ -219,7 +219,7 @@ def test_a_live_call_polls_its_story_fragment_and_stops_when_final(client, super
     dial = make_dial(operator, status=DialStatus.RINGING)
     client.force_login(supervisor)
     page = detail(client, dial).content.decode()
-    assert "<html" in page and 'hx-trigger="every 2s"' in page
+    assert "<html" in page and 'hx-trigger="every 2s, dial-reconciled from:body"' in page
     fragment = detail(client, dial, HTTP_HX_REQUEST="true")
     assert fragment.status_code == 200
     assert "<html" not in fragment.content.decode()

@@ -69,7 +69,9 @@ def test_the_export_has_a_header_iso_utc_times_and_the_calls_of_the_filter(
     assert row["status"] == "completed"
 
 
-def test_numbers_stay_text_and_formula_looking_cells_are_escaped(client, supervisor, operator):
+def test_e164_numbers_export_as_they_are_other_numbers_stay_text_formulas_are_escaped(
+    client, supervisor, operator
+):
     mallory = make_user("-mallory", roles.OPERATOR)
     make_dial(
         mallory,
@@ -86,7 +88,7 @@ def test_numbers_stay_text_and_formula_looking_cells_are_escaped(client, supervi
     client.force_login(supervisor)
     rows = {row["label"]: row for row in read_csv(client.get(URL))}
     evil = rows['\'=HYPERLINK("http://evil.example","click")']
-    assert evil["to"] == "'+14155550142"  # text, and never a formula
+    assert evil["to"] == "+14155550142"  # E.164 as validated: no formula fits in one
     assert evil["from"] == "'4155550100"  # a leading digit: kept as text, zeros and all
     assert evil["conference"] == "'@SUM(1+1)"
     assert evil["operator"] == "'-mallory"
@@ -95,7 +97,9 @@ def test_numbers_stay_text_and_formula_looking_cells_are_escaped(client, supervi
     assert evil["error_code"] == "21211"  # a number we wrote: left as a number
     assert rows["plain"]["to"] == "sip:alice@example.com"
     for row in rows.values():
-        for value in row.values():
+        for column, value in row.items():
+            if export.E164_NUMBER.fullmatch(value) and column in ("to", "from"):
+                continue  # a validated number: no formula fits in one
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
 
 

@@ -48,7 +48,9 @@ def test_an_operator_runs_a_conference_and_a_supervisor_reviews_it(
     # The statuses change live, without reloading.
     expect(recent_row(page, ANSWERS)).to_contain_text("In the conference", timeout=30_000)
     expect(recent_row(page, BUSY)).to_contain_text("Busy", timeout=30_000)
-    expect(recent_row(page, MACHINE)).to_contain_text("machine_start", timeout=30_000)
+    expect(recent_row(page, MACHINE)).to_contain_text(
+        "answered by an answering machine (detected at its greeting)", timeout=30_000
+    )
     page.screenshot(path=artifacts_dir / "03-live-statuses.png", full_page=True, caret="initial")
 
     # Mute the caller who answered, from the conference's page.

@@ -82,7 +82,7 @@ def test_the_page_renders_whole_and_each_partial_renders_alone(operator):
     assert full.status_code == 200
     for part in ('id="roster"', 'id="invitees"', 'id="conference-controls"', 'id="invite-import"'):
         assert part in html
-    assert "Mute: +15005550006" in html
+    assert "Mute: l-+15005550006 (+15005550006)" in html  # the label first, then the number
     assert 'hx-trigger="every 2s"' in html
     assert "<progress" not in html  # nothing dialed from the list yet
 

@@ -29,5 +29,6 @@ class Command(BaseCommand):
             user.save(update_fields=["is_staff"])
             user.groups.add(Group.objects.get(name=role))
             self.stdout.write(
-                self.style.SUCCESS(f"  {username}: created, password {password}  (shown once)")
+                # Only now: the password is kept nowhere but in its hash.
+                self.style.SUCCESS(f"  {username}: created, password {password}  (note it)")
             )
