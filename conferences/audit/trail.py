@@ -39,6 +39,14 @@ class AuditAction:
     WEBHOOK_SELF_TEST = "webhook-self-test"
     ADD_OPERATOR = "add-operator"
     REMOVE_OPERATOR = "remove-operator"
+    PLAN_EVENT = "plan-event"
+    EDIT_EVENT = "edit-event"
+    CANCEL_EVENT = "cancel-event"
+    EVENT_DIAL_OUT = "event-dial-out"
+    ROLE_SETTINGS = "role-settings"
+    LECTURE_MODE = "lecture-mode"
+    GIVE_FLOOR = "give-floor"
+    MONITOR = "monitor"
 
     @classmethod
     def names(cls) -> list[str]:

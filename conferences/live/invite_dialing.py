@@ -12,8 +12,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from conferences.accounts import masking
 from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
+from conferences.callbacks.addresses import OPERATOR_CALLBACK_PARAMETERS
 from conferences.dialing import submission as dial_submission
 from conferences.live import access as live_access
 from conferences.live import attendance, invite_list
@@ -28,6 +30,7 @@ from conferences.models import (
     DialStatus,
     Invitee,
     InviteeDial,
+    RoleSettings,
     User,
 )
 
@@ -41,9 +44,14 @@ class ConferenceEnded(LiveActionRefused):
     pass
 
 
-def _label_for(invitee: Invitee, attempt: int) -> str:
+def _label_for(invitee: Invitee, attempt: int, taken: set[str]) -> str:
+    """bob, bob-2, … by attempt; the next free one when a dial (from the dial page, say)
+    already holds it in this conference."""
     base = invitee.label or f"{GENERATED_LABEL_PREFIX}{invitee.pk}"
-    return base if attempt == 1 else f"{base}-{attempt}"
+    wanted = dial_submission.numbered_label(base, attempt)
+    if wanted not in taken:
+        return wanted
+    return dial_submission.free_label(base, taken, start=attempt + 1)
 
 
 def _dial_params(
@@ -51,7 +59,8 @@ def _dial_params(
 ) -> tuple[dict[str, Any], str]:
     """Create Participant body for an invitee, and a note when their preset was not used.
     Machine detection is always on: voicemail must never be bridged in silently."""
-    basics = {"To": invitee.number, "From": caller_id, "Label": _label_for(invitee, attempt)}
+    taken = dial_submission.labels_in_use(invitee.conference)
+    basics = {"To": invitee.number, "From": caller_id, "Label": _label_for(invitee, attempt, taken)}
     params: dict[str, Any] = dict(basics)
     note = ""
     if invitee.preset_name:
@@ -65,6 +74,11 @@ def _dial_params(
                 f": {'; '.join(complaints)}" if complaints else " (no such preset)"
             )
     params.setdefault("MachineDetection", "Enable")
+    # Issue 21: in a planned event the invitee's role decides how they join (over a preset).
+    role = RoleSettings.objects.filter(conference=invitee.conference, role=invitee.role).first()
+    if role is not None:
+        lecture = live_access.controls_for(invitee.conference).lecture_mode
+        params.update(role.participant_params(lecture_mode=lecture))
     return params, note
 
 
@@ -117,6 +131,15 @@ def dial_invitee(
         caller_id = caller_id or (last.from_number if last else "") or _default_caller(conference)
         attempt = invitee.dial_count + 1
         params, note = _dial_params(operator, invitee, attempt, caller_id)
+        hidden = not masking.may_see_invitee_number(operator, invitee)
+        if hidden:
+            # Relayed callbacks carry To and From: never to the URL of someone who only
+            # sees this invitee's number masked.
+            params = {
+                name: value
+                for name, value in params.items()
+                if name not in OPERATOR_CALLBACK_PARAMETERS
+            }
         try:
             dial = dial_submission.submit_dial(
                 operator=operator,
@@ -132,6 +155,9 @@ def dial_invitee(
             raise LiveActionRefused(
                 f"Another open conference is also named “{conference.friendly_name}”."
             )
+        if hidden:
+            DialRequest.objects.filter(pk=dial.pk).update(numbers_hidden_from_operator=True)
+            dial.numbers_hidden_from_operator = True
         InviteeDial.objects.create(
             invitee=invitee, attempt=attempt, dial=dial, run=run, reason=reason
         )

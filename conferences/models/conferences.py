@@ -98,6 +98,8 @@ class ConferenceControls(models.Model):
     )
     # None: detect (no conference callback arrives although our calls were answered).
     callbacks_elsewhere = models.BooleanField(null=True, blank=True)
+    # Issue 21: every listener muted, and listeners dialed meanwhile join muted.
+    lecture_mode = models.BooleanField(default=False)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )

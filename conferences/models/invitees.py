@@ -10,6 +10,18 @@ from conferences.models.conferences import Conference
 from conferences.models.dials import DialRequest
 
 
+class InviteeRole(models.TextChoices):
+    """What an invitee is in an event (issue 21); dial-outs go hosts, speakers, listeners."""
+
+    HOST = "host", "Host"
+    SPEAKER = "speaker", "Speaker"
+    LISTENER = "listener", "Listener"
+
+
+# Dial-out order, and the order invite lists and rosters group people in.
+ROLE_ORDER: tuple[str, ...] = (InviteeRole.HOST, InviteeRole.SPEAKER, InviteeRole.LISTENER)
+
+
 class BulkDialRun(models.Model):
     """One press of "Dial all missing": the dials it queued and whether it was canceled."""
 
@@ -55,6 +67,7 @@ class Invitee(models.Model):
         DialRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     auto_redials = models.PositiveIntegerField(default=0)
+    role = models.CharField(max_length=16, choices=InviteeRole.choices, default=InviteeRole.SPEAKER)
 
     class Meta:
         ordering = ["conference", "position", "pk"]

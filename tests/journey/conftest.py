@@ -3,11 +3,13 @@ as separate processes on free ports, against PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,11 +40,34 @@ def answers(url: str) -> bool:
         return False
 
 
+def procfile_without_reloading(folder: Path) -> Path:
+    """The Procfile `make run` starts, its web server told not to reload: a file saved in
+    the checkout while a journey runs would restart it, and callbacks sent meanwhile are
+    lost."""
+    lines = []
+    for line in (BASE / "Procfile").read_text(encoding="utf-8").splitlines():
+        if line.startswith("web:") and "runserver" in line:
+            line = f"{line} --noreload"
+        lines.append(line)
+    procfile = folder / "Procfile"
+    procfile.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return procfile
+
+
 @dataclass(frozen=True)
 class RunningApp:
     url: str
     sandbox_url: str
     log: Path
+
+    def sandbox_journal(self, kind: str, **filters: str) -> list[dict[str, Any]]:
+        """What the sandbox process received ("requests") or sent ("callbacks"), oldest
+        first; `filters` match fields exactly, as GET /_sandbox/<kind>?field=value does."""
+        query = urllib.parse.urlencode(filters)
+        address = f"{self.sandbox_url}/_sandbox/{kind}?{query}"
+        with urllib.request.urlopen(address, timeout=5) as answer:  # noqa: S310 -- our sandbox
+            entries: list[dict[str, Any]] = json.load(answer)[kind]
+        return entries
 
 
 @pytest.fixture
@@ -70,6 +95,10 @@ def running_app(
         TWILIO_API_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
         WORKER_HEARTBEAT_SECONDS="1",
         SWEEP_INTERVAL_SECONDS="2",
+        # Scheduled conferences: the beat looks for due ones every second, not every 5 s,
+        # and the account places 4 calls a second, so an event's dial-out takes seconds.
+        EVENTS_DUE_POLL_SECONDS="1",
+        TWILIO_CPS="4",
     )
     env.pop("TWILIO_ACCOUNT_SID", None)
     log = artifacts_dir / "processes.log"
@@ -78,6 +107,8 @@ def running_app(
             [
                 str(BASE / ".venv" / "bin" / "honcho"),
                 "start",
+                "--procfile",
+                str(procfile_without_reloading(artifacts_dir)),
                 "web",
                 "worker",
                 "callbacks",

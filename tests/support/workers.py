@@ -11,14 +11,18 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
+from tests.support.artifacts import ARTIFACTS
 from tests.support.waiting import wait_for
+from twilio_sandbox import Faults, Sandbox
 
 BASE = Path(__file__).resolve().parents[2]
 
@@ -110,6 +114,24 @@ class Workers:
             )
         return self.applier
 
+    def start_beat(self) -> subprocess.Popen[bytes]:
+        """`celery beat` beside the workers (the Procfile's beat): its sweeper sends lost
+        dials on. Its schedule file lives in the pool's log folder."""
+        return self._spawn(
+            "beat",
+            [
+                "-m",
+                "celery",
+                "-A",
+                "dashboard",
+                "beat",
+                "--loglevel",
+                "INFO",
+                "--schedule",
+                str(self.log_dir / "beat-schedule"),
+            ],
+        )
+
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         """`python args…` in its own session (so kill() takes its children too), logged."""
         log = (self.log_dir / f"{name}.log").open("wb")
@@ -168,3 +190,70 @@ def worker_pool(
         yield pool
     finally:
         pool.stop_all()
+
+
+@contextmanager
+def package_pool(
+    database: Mapping[str, Any],
+    *,
+    public_base_url: str,
+    sandbox: Sandbox,
+    name: str,
+    concurrency: int,
+) -> Iterator[Workers]:
+    """One started worker (and the applier) for a whole test package, Redis emptied before
+    and after; logs under ARTIFACTS/<name>-workers. A package starts it once (each start
+    costs seconds) and its tests share it, each settling its calls before the next."""
+    from conferences.core.redis_connection import redis_client
+
+    client = redis_client()
+    client.flushdb()
+    log_dir = ARTIFACTS / f"{name}-workers"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with worker_pool(
+        database,
+        public_base_url=public_base_url,
+        twilio_api_base_url=sandbox.url,
+        log_dir=log_dir,
+    ) as pool:
+        pool.start(concurrency=concurrency, name=f"{name}-a")
+        yield pool
+    client.flushdb()
+
+
+def forget_pacing() -> None:
+    """Drop every account's CPS pacing, so the test before never delays this one's calls."""
+    from conferences.core.redis_connection import redis_client
+
+    client = redis_client()
+    for key in client.scan_iter(match="dashboard:*:cps:*"):
+        client.delete(key)
+
+
+def database_is_quiet() -> bool:
+    """No other connection to the test database is inside a statement or a transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND state <> 'idle'"
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] == 0
+
+
+def settle(sandbox: Sandbox) -> None:
+    """Let a test's calls fall silent before its rows are flushed: a callback or a worker
+    writing during TRUNCATE deadlocks it, and one arriving later lands in the next test."""
+    sandbox.set_faults(Faults.from_json({"callback_endpoint_down": True}))  # send no more
+    wait_for(lambda: not sandbox.callbacks(status="pending"), timeout=15)
+    sandbox.reset()  # stop every call; restores the starting faults
+    quiet_since: list[float] = []
+
+    def quiet_for_a_while() -> bool:
+        if not database_is_quiet():
+            quiet_since.clear()
+            return False
+        quiet_since[:1] = quiet_since[:1] or [time.monotonic()]
+        return time.monotonic() - quiet_since[0] >= 0.3
+
+    wait_for(quiet_for_a_while, timeout=15, interval=0.05)

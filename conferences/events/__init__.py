@@ -1,0 +1,1 @@
+"""Operator-assisted events: scheduled conferences dialed out at their start (issue 21)."""
