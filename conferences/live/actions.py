@@ -86,6 +86,9 @@ class ActionResult:
     ok: bool
     message: str
     entry: AuditEntry | None = None
+    # Failed because Twilio was unreachable or busy (429, 5xx, no answer): trying again
+    # later may succeed. A failure without it is Twilio refusing the request as it stands.
+    retryable: bool = False
 
 
 # --- Participant actions --------------------------------------------------------------
@@ -189,7 +192,9 @@ def act_on_participant(
             )
     except errors.GatewayError as error:
         entry = _record(audit_action, user, conference, dial, call_sid, detail, error)
-        return ActionResult(False, f"Could not {verb} {who}: {explain(error, who)}.", entry)
+        return ActionResult(
+            False, f"Could not {verb} {who}: {explain(error, who)}.", entry, error.retryable
+        )
     finally:
         twilio_roster.forget_twilio_roster(conference)
     entry = _record(audit_action, user, conference, dial, call_sid, detail, None)
@@ -269,7 +274,10 @@ def announce(*, user: Actor, conference: Conference, url: str, method: str = "GE
     except errors.GatewayError as error:
         entry = _record_for_everyone(AuditAction.ANNOUNCE, user, conference, detail, error)
         return ActionResult(
-            False, f"Could not play the announcement: {explain(error, 'the participant')}.", entry
+            False,
+            f"Could not play the announcement: {explain(error, 'the participant')}.",
+            entry,
+            error.retryable,
         )
     entry = _record_for_everyone(AuditAction.ANNOUNCE, user, conference, detail, None)
     return ActionResult(True, "Announcement sent: Twilio plays it to everyone.", entry)
@@ -290,7 +298,10 @@ def end_conference(*, user: Actor, conference: Conference) -> ActionResult:
     except errors.GatewayError as error:
         entry = _record_for_everyone(AuditAction.END_CONFERENCE, user, conference, {}, error)
         return ActionResult(
-            False, f"Could not end the conference: {explain(error, 'the participant')}.", entry
+            False,
+            f"Could not end the conference: {explain(error, 'the participant')}.",
+            entry,
+            error.retryable,
         )
     entry = _record_for_everyone(AuditAction.END_CONFERENCE, user, conference, {}, None)
     return ActionResult(True, "Ending the conference for everyone: Twilio accepted it.", entry)
