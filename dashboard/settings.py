@@ -23,6 +23,7 @@ from dashboard.env import (
     env_float,
     env_int,
     env_list,
+    env_networks,
     env_sid,
     env_str,
     env_url,
@@ -55,12 +56,16 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    # django-ninja (/api/v1/): listed so its docs page uses its bundled Swagger UI, not a CDN.
+    "ninja",
     "axes",
     "conferences",
 ]
 
 MIDDLEWARE = [
     "dashboard.observability.RequestIdMiddleware",
+    # Before anything that asks for the host: a refused webhook still counts (issue 18).
+    "conferences.callbacks.middleware.WebhookRefusalsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -73,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "conferences.accounts.middleware.UserTimeZoneMiddleware",
+    "conferences.accounts.middleware.PersonalDataNoStoreMiddleware",
     # Last, as django-axes requires: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -230,6 +236,10 @@ HOLD_MUSIC_URL = env_url("HOLD_MUSIC_URL", "")
 # database); separate from SECRET_KEY so rotating one does not expose the other.
 FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "")
 WEBHOOK_TRUST_FORWARDED_HEADERS = env_bool("WEBHOOK_TRUST_FORWARDED_HEADERS", False)
+# The public addresses forwarded headers may name ("host" or "host:port"); empty: the hosts
+# of ALLOWED_HOSTS at the scheme's default port or PUBLIC_BASE_URL's. Anything else is
+# ignored (a relayed request replayed with its relay host must not verify).
+WEBHOOK_FORWARDED_HOSTS = env_list("WEBHOOK_FORWARDED_HOSTS", [])
 # Operators' own callback URLs get our callbacks relayed: only to allow-listed hosts, never
 # to private addresses (RELAY_ALLOW_PRIVATE_ADDRESSES is for tests and closed networks).
 RELAY_ALLOW_PRIVATE_ADDRESSES = env_bool("RELAY_ALLOW_PRIVATE_ADDRESSES", False)
@@ -238,6 +248,8 @@ RELAY_TIMEOUT_SECONDS = env_float("RELAY_TIMEOUT_SECONDS", 5.0, minimum=0.5)
 RELAY_RETRY_BASE_SECONDS = env_float("RELAY_RETRY_BASE_SECONDS", 2.0, minimum=0.0)
 RELAY_RETRY_MAX_SECONDS = env_float("RELAY_RETRY_MAX_SECONDS", 60.0, minimum=0.0)
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
+# Requests per minute one API token may make to /api/v1/ before answers are 429s.
+API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
 
 # --- Authentication and sessions ------------------------------------------------------
 AUTH_USER_MODEL = "conferences.User"
@@ -257,7 +269,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failed tries count per username and address; an address that failed this often over any
+# usernames (password spraying) is refused too, for the same cool-off time.
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int(
+    "LOGIN_ADDRESS_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT, minimum=AXES_FAILURE_LIMIT
+)
+AXES_LOCKOUT_PARAMETERS = "conferences.accounts.sign_in.lockout_parameters"
+# The reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client:
+# without this every sign-in behind the proxy comes from one address; with it, that header
+# is believed only on requests that come from one of them.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
+AXES_CLIENT_IP_CALLABLE = "conferences.accounts.sign_in.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -313,6 +335,11 @@ STORAGES = {
 # --- Logging --------------------------------------------------------------------------
 LOG_FORMAT = env_choice("LOG_FORMAT", "text", ("text", "json"))
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# Celery's line per routine task (beat's "sending due task", the worker's "received" and
+# "succeeded"): INFO to see them again.
+ROUTINE_CELERY_LOG_LEVEL = env_choice(
+    "ROUTINE_CELERY_LOG_LEVEL", "WARNING", ("DEBUG", "INFO", "WARNING", "ERROR")
+)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -321,7 +348,10 @@ LOGGING = {
         "redact": {"()": "dashboard.observability.RedactSecretsFilter"},
     },
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "text": {
+            "()": "dashboard.observability.TextLinesFormatter",
+            "fmt": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s",
+        },
         "json": {"()": "dashboard.observability.JsonLinesFormatter"},
     },
     "handlers": {
@@ -336,6 +366,12 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "twilio": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # Idle, beat sends a sweep every few seconds and the worker logs each task received
+        # and succeeded: ~160 lines a minute that scroll `make run`'s demo passwords away.
+        # Failures still log (ERROR); the app's own loggers say what a dial did.
+        "celery.beat": {"level": ROUTINE_CELERY_LOG_LEVEL},
+        "celery.app.trace": {"level": ROUTINE_CELERY_LOG_LEVEL},
+        "celery.worker.strategy": {"level": ROUTINE_CELERY_LOG_LEVEL},
     },
 }
 
@@ -343,7 +379,18 @@ LOGGING = {
 # A live dial (or an open conference) that heard nothing for this long is checked against
 # Twilio's API by the reconcile sweep, which runs every RECONCILE_INTERVAL_SECONDS.
 RECONCILE_AFTER_SECONDS = env_int("RECONCILE_AFTER_SECONDS", 600, minimum=10)
-RECONCILE_INTERVAL_SECONDS = env_float("RECONCILE_INTERVAL_SECONDS", 60.0, minimum=5.0)
+RECONCILE_INTERVAL_SECONDS = env_float("RECONCILE_INTERVAL_SECONDS", 10.0, minimum=5.0)
+# Issue 19: besides silence, each state's own deadline (conferences/operations/expectations.py):
+# queued/initiated with no progress; ringing past its Timeout + 5 s + margin; calls in a
+# conference checked by one participant list per conference this often; a leave without the
+# call's end (or the reverse); a conference whose last participant left without its end.
+RECONCILE_DIALING_AFTER_SECONDS = env_float("RECONCILE_DIALING_AFTER_SECONDS", 30.0, minimum=1.0)
+RECONCILE_RINGING_MARGIN_SECONDS = env_float("RECONCILE_RINGING_MARGIN_SECONDS", 15.0, minimum=0.0)
+RECONCILE_LIVE_EVERY_SECONDS = env_float("RECONCILE_LIVE_EVERY_SECONDS", 60.0, minimum=1.0)
+RECONCILE_LEAVE_AFTER_SECONDS = env_float("RECONCILE_LEAVE_AFTER_SECONDS", 20.0, minimum=1.0)
+RECONCILE_CONFERENCE_END_AFTER_SECONDS = env_float(
+    "RECONCILE_CONFERENCE_END_AFTER_SECONDS", 30.0, minimum=1.0
+)
 # Personal data (numbers, labels, names, recording URLs) older than this many days is
 # purged daily, recordings deleted at Twilio too; 0 keeps everything forever.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
@@ -351,12 +398,25 @@ RETENTION_DAYS = env_int("RETENTION_DAYS", 0, minimum=0)
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # How long the webhook self-test waits for its own request to come back through the proxy.
 WEBHOOK_SELF_TEST_TIMEOUT_SECONDS = env_float("WEBHOOK_SELF_TEST_TIMEOUT_SECONDS", 5.0, minimum=0.5)
+# Issue 21: how often the beat looks for scheduled conferences to dial out, and how long a
+# dial-out holds its event before another worker may take over where it stopped.
+EVENTS_DUE_POLL_SECONDS = env_float("EVENTS_DUE_POLL_SECONDS", 5.0, minimum=0.5)
+EVENTS_DIAL_OUT_LEASE_SECONDS = env_float("EVENTS_DIAL_OUT_LEASE_SECONDS", 60.0, minimum=1.0)
+# A scheduled conference still not dialed this long after its start is marked missed.
+EVENTS_MISSED_AFTER_SECONDS = env_float("EVENTS_MISSED_AFTER_SECONDS", 1800.0, minimum=60.0)
 CELERY_BEAT_SCHEDULE |= {
     # Removes machine-answered callers and redials dropped invitees (live conferences).
     "live-sweep": {
         "task": "conferences.live_tasks.sweep_live_conferences",
         "schedule": 2.0,
         "options": {"expires": 2.0},
+    },
+    # Dials out the scheduled conferences whose time has come (what is due is read from
+    # the database each time, so a restart of any process loses nothing).
+    "dial-due-events": {
+        "task": "conferences.events_tasks.dial_due_events",
+        "schedule": EVENTS_DUE_POLL_SECONDS,
+        "options": {"expires": EVENTS_DUE_POLL_SECONDS},
     },
     "reconcile-stale": {
         "task": "conferences.ops_tasks.reconcile_stale",

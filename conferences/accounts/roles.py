@@ -58,6 +58,12 @@ ACTIONS: tuple[Action, ...] = (
         "Add operators to a conference, or take them off it",
         frozenset({SUPERVISOR}),
     ),
+    # Issue 21: the planner owns the event's conference, so the rules above decide the rest.
+    Action(
+        "plan_events",
+        "Plan, edit and cancel scheduled conferences that dial their invite list at the start",
+        frozenset({OPERATOR, SUPERVISOR}),
+    ),
     Action("manage_own_presets", "Save their own dial presets", frozenset({OPERATOR, SUPERVISOR})),
     Action("manage_shared_presets", "Manage shared dial presets", frozenset({SUPERVISOR})),
     Action("view_webhook_health", "View webhook health", frozenset({SUPERVISOR})),

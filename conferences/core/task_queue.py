@@ -23,6 +23,7 @@ RESEND_PENDING_RELAYS = "conferences.relay.resend_pending_relays"
 SWEEP_LIVE_CONFERENCES = "conferences.live_tasks.sweep_live_conferences"
 RECONCILE_STALE = "conferences.ops_tasks.reconcile_stale"
 PURGE_PERSONAL_DATA = "conferences.ops_tasks.purge_personal_data"
+DIAL_DUE_EVENTS = "conferences.events_tasks.dial_due_events"
 
 # The areas that have a `tasks` module (Celery's autodiscovery and the app's ready()).
 TASK_PACKAGES = [
@@ -30,6 +31,7 @@ TASK_PACKAGES = [
     "conferences.callbacks",
     "conferences.live",
     "conferences.operations",
+    "conferences.events",
 ]
 
 

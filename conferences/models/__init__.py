@@ -9,6 +9,7 @@ from conferences.core.dial_states import (
     DialStatus,
     statuses_before,
 )
+from conferences.models.api_tokens import ApiIdempotencyKey, ApiToken
 from conferences.models.audit import AuditEntry
 from conferences.models.callbacks import (
     CallbackEvent,
@@ -27,11 +28,22 @@ from conferences.models.conferences import (
 from conferences.models.dials import (
     BEFORE_ANSWER_STATUSES,
     LIVE_DIAL_STATUSES,
+    UNIQUE_LABEL_CONSTRAINT,
     WAITING_FOR_WORKER_STATUSES,
     DialAttempt,
     DialRequest,
 )
-from conferences.models.invitees import BulkDialRun, Invitee, InviteeDial
+from conferences.models.events import (
+    ROLE_DEFAULTS,
+    Beep,
+    EventStatus,
+    MonitorMode,
+    OperatorLeg,
+    OperatorPhone,
+    RoleSettings,
+    ScheduledConference,
+)
+from conferences.models.invitees import ROLE_ORDER, BulkDialRun, Invitee, InviteeDial, InviteeRole
 from conferences.models.presets import DialPreset
 from conferences.models.relay import RelayAllowedHost, RelayDelivery, RelayDeliveryStatus
 from conferences.models.twilio_accounts import TwilioAccount
@@ -42,8 +54,14 @@ __all__ = [
     "DIAL_STATUS_RANK",
     "FINAL_DIAL_STATUSES",
     "LIVE_DIAL_STATUSES",
+    "ROLE_DEFAULTS",
+    "ROLE_ORDER",
+    "UNIQUE_LABEL_CONSTRAINT",
     "WAITING_FOR_WORKER_STATUSES",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "AuditEntry",
+    "Beep",
     "BulkDialRun",
     "CallbackEvent",
     "CallbackKind",
@@ -57,11 +75,18 @@ __all__ = [
     "DialPreset",
     "DialRequest",
     "DialStatus",
+    "EventStatus",
     "Invitee",
     "InviteeDial",
+    "InviteeRole",
+    "MonitorMode",
+    "OperatorLeg",
+    "OperatorPhone",
     "RelayAllowedHost",
     "RelayDelivery",
     "RelayDeliveryStatus",
+    "RoleSettings",
+    "ScheduledConference",
     "TwilioAccount",
     "User",
     "WebhookRejection",
