@@ -2,6 +2,12 @@
 beat, an event is claimed by a conditional UPDATE, and its invite list goes into the
 pipeline hosts first, then speakers, then listeners.
 
+A role's dials enter the pipeline only once every dial of the roles before it has reached
+Twilio (or failed): several workers share the queue and each takes its own CPS slot, so
+dials queued together may reach Twilio in any order among themselves. Until then the
+dial-out lets go of its claim and looks again `ROLE_STEP_SECONDS` later (and at every
+beat), so no worker waits inside a task.
+
 Nobody is dialed twice: a dial-out that died half-way lets its claim lapse, and the one that
 takes over skips every invitee its bulk run already holds a dial for (and `dial_invitee`
 itself skips anyone queued, ringing or in)."""
@@ -13,12 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conferences.audit import trail as audit
 from conferences.audit.trail import AuditAction
+from conferences.core import task_queue
+from conferences.core.dial_states import DialStatus, statuses_before
 from conferences.dialing import submission as dial_submission
 from conferences.live import invite_dialing
 from conferences.live.actions import LiveActionRefused
@@ -33,6 +42,11 @@ from conferences.models import (
 
 logger = logging.getLogger(__name__)
 
+# How soon a dial-out holding a role back (the roles before it still on their way to
+# Twilio) looks again; the beat looks too, every EVENTS_DUE_POLL_SECONDS.
+ROLE_STEP_SECONDS = 1.0
+NOT_YET_AT_TWILIO = statuses_before(DialStatus.QUEUED)
+
 ROLE_RANK = Case(
     *(When(role=role, then=Value(rank)) for rank, role in enumerate(ROLE_ORDER)),
     default=Value(len(ROLE_ORDER)),
@@ -46,6 +60,8 @@ class DialOutReport:
     dialed: int
     skipped: int
     refused: int
+    # Roles still to dial once the roles before them have reached Twilio.
+    holding: bool = False
 
 
 def _lease(now: datetime) -> datetime:
@@ -53,9 +69,11 @@ def _lease(now: datetime) -> datetime:
 
 
 def due_event_ids(now: datetime) -> list[int]:
-    """Events whose dial-out time has come: scheduled ones, and dial-outs whose claim lapsed
-    (their process died)."""
-    lapsed = Q(status=EventStatus.DIALING, claimed_until__lt=now)
+    """Events whose dial-out time has come: scheduled ones, dial-outs whose claim lapsed
+    (their process died), and dial-outs holding a role back (no claim)."""
+    lapsed = Q(status=EventStatus.DIALING) & (
+        Q(claimed_until__lt=now) | Q(claimed_until__isnull=True)
+    )
     return list(
         ScheduledConference.objects.filter(Q(status=EventStatus.SCHEDULED) | lapsed)
         .filter(dial_at__lte=now)
@@ -70,7 +88,9 @@ def claim_event(event_id: int, now: datetime) -> bool:
     return bool(
         ScheduledConference.objects.filter(pk=event_id, dial_at__lte=now)
         .filter(
-            Q(status=EventStatus.SCHEDULED) | Q(status=EventStatus.DIALING, claimed_until__lt=now)
+            Q(status=EventStatus.SCHEDULED)
+            | Q(status=EventStatus.DIALING, claimed_until__lt=now)
+            | Q(status=EventStatus.DIALING, claimed_until__isnull=True)
         )
         .update(
             status=EventStatus.DIALING,
@@ -112,6 +132,8 @@ def dial_out(event_id: int, now: datetime) -> DialOutReport:
     for invitee in invitees_in_dial_order(event):
         if invitee.pk in already:
             continue
+        if _roles_before_on_their_way(run, invitee.role):
+            return _hold_role(event, run, now, dialed=dialed, skipped=skipped, refused=refused)
         ScheduledConference.objects.filter(pk=event.pk, status=EventStatus.DIALING).update(
             claimed_until=_lease(max(now, timezone.now()))
         )
@@ -135,7 +157,7 @@ def dial_out(event_id: int, now: datetime) -> DialOutReport:
             skipped += 1
         else:
             dialed += 1
-    BulkDialRun.objects.filter(pk=run.pk).update(skipped=skipped + refused)
+    BulkDialRun.objects.filter(pk=run.pk).update(skipped=F("skipped") + skipped + refused)
     ScheduledConference.objects.filter(pk=event.pk, status=EventStatus.DIALING).update(
         status=EventStatus.DIALED, dialed_at=timezone.now(), claimed_until=None
     )
@@ -146,12 +168,43 @@ def dial_out(event_id: int, now: datetime) -> DialOutReport:
         detail={
             "event": event.pk,
             "run": run.pk,
-            "dialed": dialed,
-            "skipped": skipped,
-            "refused": refused,
+            # Over every step of the dial-out, not only this last one.
+            "dialed": InviteeDial.objects.filter(run=run).count(),
+            "skipped": BulkDialRun.objects.get(pk=run.pk).skipped,
         },
     )
     return DialOutReport(event_id=event.pk, dialed=dialed, skipped=skipped, refused=refused)
+
+
+def _roles_before_on_their_way(run: BulkDialRun, role: str) -> bool:
+    """Whether a dial of a role before `role` is still waiting for, or placing, its create."""
+    before = ROLE_ORDER[: ROLE_ORDER.index(role)] if role in ROLE_ORDER else ROLE_ORDER
+    return InviteeDial.objects.filter(
+        run=run, invitee__role__in=before, dial__status__in=NOT_YET_AT_TWILIO
+    ).exists()
+
+
+def _hold_role(
+    event: ScheduledConference,
+    run: BulkDialRun,
+    now: datetime,
+    *,
+    dialed: int,
+    skipped: int,
+    refused: int,
+) -> DialOutReport:
+    """Let go of the claim (the event stays dialing, due again) and look again soon."""
+    BulkDialRun.objects.filter(pk=run.pk).update(skipped=F("skipped") + skipped + refused)
+    ScheduledConference.objects.filter(pk=event.pk, status=EventStatus.DIALING).update(
+        claimed_until=None
+    )
+    look_again = task_queue.task(task_queue.DIAL_DUE_EVENTS)
+    transaction.on_commit(
+        lambda: look_again.apply_async(kwargs={"now": now.isoformat()}, countdown=ROLE_STEP_SECONDS)
+    )
+    return DialOutReport(
+        event_id=event.pk, dialed=dialed, skipped=skipped, refused=refused, holding=True
+    )
 
 
 def give_up_on_missed(now: datetime) -> int:

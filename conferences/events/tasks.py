@@ -22,8 +22,9 @@ def dial_due_events(now: str | None = None) -> None:
         moment = moment.replace(tzinfo=UTC)
     for report in dial_out.dial_due_events(moment):
         logger.info(
-            "event %s dialed out: %s dialed, %s already on their way, %s refused",
+            "event %s %s: %s dialed, %s already on their way, %s refused",
             report.event_id,
+            "dialing, a role waiting for the one before it" if report.holding else "dialed out",
             report.dialed,
             report.skipped,
             report.refused,
