@@ -14,6 +14,7 @@ class ConferencesConfig(AppConfig):
         from django.db.models.signals import post_delete, post_migrate, post_save
 
         from conferences.accounts import role_groups, twilio_accounts
+        from conferences.core import database_checks  # noqa: F401 -- registers the check
         from conferences.core.task_queue import TASK_PACKAGES
         from conferences.models import TwilioAccount
         from conferences.operations import heartbeat
