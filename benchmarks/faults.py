@@ -138,32 +138,17 @@ def _nothing(stack: Stack) -> None:
     del stack
 
 
-def _kill_a_worker(stack: Stack) -> None:
-    time.sleep(stack.fault_at)
-    stack.kill("worker-a")
-    time.sleep(10)
-    stack.start("worker-a")
+def _outage(process: str, seconds: float) -> Callable[[Stack], None]:
+    """A fault: `process` killed at the fault time and started again `seconds` later (Redis
+    keeps nothing on disk, so it comes back empty)."""
 
+    def damage(stack: Stack) -> None:
+        time.sleep(stack.fault_at)
+        stack.kill(process)
+        time.sleep(seconds)
+        stack.start(process)
 
-def _stop_redis(stack: Stack) -> None:
-    time.sleep(stack.fault_at)
-    stack.kill("redis")
-    time.sleep(20)
-    stack.start("redis")  # no persistence: it comes back empty
-
-
-def _receiver_down(stack: Stack) -> None:
-    time.sleep(stack.fault_at)
-    stack.kill("receiver")
-    time.sleep(15)
-    stack.start("receiver")
-
-
-def _kill_the_callbacks_process(stack: Stack) -> None:
-    time.sleep(stack.fault_at)
-    stack.kill("callbacks")
-    time.sleep(10)
-    stack.start("callbacks")
+    return damage
 
 
 def _terminate_database_connections(stack: Stack) -> None:
@@ -193,8 +178,8 @@ def scenarios() -> list[Scenario]:
     at_once = 500 if scale() == "full" else 40
     return [
         Scenario("baseline", dials),
-        Scenario("worker SIGKILL, back after 10 s", dials, damage=_kill_a_worker),
-        Scenario("Redis stopped 20 s, back empty", dials, damage=_stop_redis),
+        Scenario("worker SIGKILL, back after 10 s", dials, damage=_outage("worker-a", 10)),
+        Scenario("Redis stopped 20 s, back empty", dials, damage=_outage("redis", 20)),
         Scenario(
             "API: 10 % 429, 5 % 500, 5 % hang, 300 ms",
             dials,
@@ -216,9 +201,9 @@ def scenarios() -> list[Scenario]:
                 "callback_drop_rate": 0.05,
                 "callback_delay_ms": 500,
             },
-            _receiver_down,
+            _outage("receiver", 15),
         ),
-        Scenario("callbacks process SIGKILL", dials, damage=_kill_the_callbacks_process),
+        Scenario("callbacks process SIGKILL", dials, damage=_outage("callbacks", 10)),
         Scenario(
             "PostgreSQL connections terminated", dials, damage=_terminate_database_connections
         ),
