@@ -68,15 +68,19 @@ def _lease(now: datetime) -> datetime:
     return now + timedelta(seconds=float(settings.EVENTS_DIAL_OUT_LEASE_SECONDS))
 
 
-def due_event_ids(now: datetime) -> list[int]:
-    """Events whose dial-out time has come: scheduled ones, dial-outs whose claim lapsed
-    (their process died), and dial-outs holding a role back (no claim)."""
-    lapsed = Q(status=EventStatus.DIALING) & (
-        Q(claimed_until__lt=now) | Q(claimed_until__isnull=True)
+def _takeable(now: datetime) -> Q:
+    """Events a dial-out may take at `now`: due and scheduled, or dialing with no live claim
+    (its process died and the lease lapsed, or it let go to hold a role back)."""
+    unclaimed = Q(claimed_until__lt=now) | Q(claimed_until__isnull=True)
+    return Q(dial_at__lte=now) & (
+        Q(status=EventStatus.SCHEDULED) | (Q(status=EventStatus.DIALING) & unclaimed)
     )
+
+
+def due_event_ids(now: datetime) -> list[int]:
+    """Events whose dial-out time has come and that nobody is dialing out right now."""
     return list(
-        ScheduledConference.objects.filter(Q(status=EventStatus.SCHEDULED) | lapsed)
-        .filter(dial_at__lte=now)
+        ScheduledConference.objects.filter(_takeable(now))
         .order_by("dial_at", "pk")
         .values_list("pk", flat=True)
     )
@@ -86,13 +90,7 @@ def claim_event(event_id: int, now: datetime) -> bool:
     """Scheduled (or lapsed) -> dialing, for one taker only; False if someone else has it,
     or it was canceled, moved or already dialed."""
     return bool(
-        ScheduledConference.objects.filter(pk=event_id, dial_at__lte=now)
-        .filter(
-            Q(status=EventStatus.SCHEDULED)
-            | Q(status=EventStatus.DIALING, claimed_until__lt=now)
-            | Q(status=EventStatus.DIALING, claimed_until__isnull=True)
-        )
-        .update(
+        ScheduledConference.objects.filter(_takeable(now), pk=event_id).update(
             status=EventStatus.DIALING,
             claimed_until=_lease(now),
             dial_started_at=Coalesce("dial_started_at", Value(now)),
