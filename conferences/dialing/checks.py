@@ -29,7 +29,7 @@ from conferences.dialing.claims import Claim, ClaimLost
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
-from conferences.models import CallbackEvent, CallbackKind, DialRequest, DialStatus
+from conferences.models import CallbackEvent, CallbackKind, Conference, DialRequest, DialStatus
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,12 @@ def answer_mismatch(
     if not CONFERENCE_SID.fullmatch(placed.conference_sid):
         return f"the answer carries no ConferenceSid (got {placed.conference_sid!r})", False
     if placed.conference_sid == dial.conference.sid:
+        return "", True
+    # Dials into a new conference go out together, each having read it before the first one
+    # came back: by now another may have confirmed this SID (an indexed read, where asking
+    # Twilio holds the worker for a round trip).
+    confirmed = Conference.objects.filter(pk=dial.conference_id).values_list("sid", flat=True)
+    if placed.conference_sid == confirmed.first():
         return "", True
     # A conference we have not seen for this name (the first participant, or the old one
     # ended): ask Twilio which conference that SID is.

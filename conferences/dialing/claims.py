@@ -13,8 +13,9 @@ whose clocks disagree never take a live lease for a lapsed one.
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -28,6 +29,9 @@ from conferences.models import DialRequest, DialStatus
 # database work between two renewals, and a slot wait of up to a second (renewed each
 # second while waiting longer).
 LEASE_MARGIN_SECONDS = 10.0
+# A lease taken this recently still has all but this much of its life: renewing it again
+# before the create would cost a write and change nothing the margin does not cover.
+FRESH_LEASE_SECONDS = 1.0
 
 
 def lease_seconds() -> float:
@@ -65,6 +69,15 @@ class Claim:
 
     dial_id: int
     token: str
+    taken_at: float = field(default_factory=time.monotonic, compare=False)
+
+    def renew_before_create(self) -> bool:
+        """Make sure the lease outlives a create sent now: renewed, unless it was taken
+        under FRESH_LEASE_SECONDS ago (a worker's own claim is not taken over in that time,
+        nor moved past placing before its first create)."""
+        if time.monotonic() - self.taken_at < FRESH_LEASE_SECONDS:
+            return True
+        return self.renew()
 
     def renew(self) -> bool:
         """Extend the lease by `lease_seconds()` from now. False when the dial is no longer

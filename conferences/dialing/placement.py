@@ -22,7 +22,7 @@ import redis
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from conferences.accounts import twilio_accounts
@@ -130,10 +130,17 @@ def _adopt(dial: DialRequest, found: ExistingCall, attempt: DialAttempt) -> None
 
 
 def _record_placed(
-    dial: DialRequest, placed: gateway_types.PlacedParticipant, *, conference_confirmed: bool
+    dial: DialRequest,
+    placed: gateway_types.PlacedParticipant,
+    attempt: DialAttempt,
+    *,
+    conference_confirmed: bool,
 ) -> None:
+    """The attempt and what the create's answer says, in one transaction and one update of
+    the dial's row (a write at CPS 50 is a share of both cores)."""
     now = timezone.now()
     with transaction.atomic():
+        attempt.save()
         DialRequest.objects.filter(pk=dial.pk).update(
             placed_at=now,
             placed_by_check="created",
@@ -142,12 +149,13 @@ def _record_placed(
             queue_time_ms=placed.queue_time_ms,
             response=placed.response,
             sip_auth_password_encrypted="",
+            # Callbacks may already have set these; never move backwards or overwrite.
+            call_sid=Case(When(call_sid="", then=Value(placed.call_sid)), default=F("call_sid")),
+            status=Case(
+                When(status__in=statuses_before(DialStatus.QUEUED), then=Value(DialStatus.QUEUED)),
+                default=F("status"),
+            ),
         )
-        # Callbacks may already have set these; never move backwards or overwrite.
-        DialRequest.objects.filter(pk=dial.pk, call_sid="").update(call_sid=placed.call_sid)
-        DialRequest.objects.filter(
-            pk=dial.pk, status__in=statuses_before(DialStatus.QUEUED)
-        ).update(status=DialStatus.QUEUED)
         if placed.conference_sid and conference_confirmed:
             Conference.objects.filter(pk=dial.conference_id, sid__isnull=True).update(
                 sid=placed.conference_sid
@@ -286,7 +294,7 @@ def _attempt(dial: DialRequest, claim: Claim, number: int, *, wait_limit: float)
     creds = twilio_accounts.credentials(dial.account)
     # Renewed now, the lease outlives the slot wait (renewed each second of a longer one)
     # and the create: the sweeper never hands the dial on while this request may be out.
-    if not claim.renew():
+    if not claim.renew_before_create():
         raise ClaimLost(dial.pk)
     try:
         token = _take_token(dial, claim, wait_limit=wait_limit)
@@ -331,8 +339,7 @@ def _attempt(dial: DialRequest, claim: Claim, number: int, *, wait_limit: float)
         return _Retry(settings.DIAL_VERIFY_GRACE_SECONDS, verify=True)
     attempt.outcome = DialAttempt.Outcome.PLACED
     attempt.detail = f"call {placed.call_sid}, participant {placed.status}"
-    attempt.save()
-    _record_placed(dial, placed, conference_confirmed=conference_confirmed)
+    _record_placed(dial, placed, attempt, conference_confirmed=conference_confirmed)
     logger.info("dial %s placed: %s", dial.pk, placed.call_sid)
     return None
 
