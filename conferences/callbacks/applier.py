@@ -60,7 +60,9 @@ MAX_APPLY_ATTEMPTS = claims.MAX_APPLY_ATTEMPTS
 class ApplyReport:
     applied: int
     failed: int
-    more: bool  # the time budget ran out with events still waiting
+    more: bool  # events still waiting when the pass ended
+    # The pass ended on a batch smaller than `fill`: a trickle, not a backlog.
+    trickle: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class _Batch:
     first_tries: list[CallbackEvent]
 
 
-def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
+def apply_pending_callbacks(*, time_budget: float = 30.0, fill: int = 1) -> ApplyReport:
     """Apply stored callbacks, oldest lanes first, a batch per transaction.
 
     A batch (`claims.claim_batch`) is the events of the calls this applier holds, applied
@@ -79,6 +81,10 @@ def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
     back and applied again event by event, each in its own savepoint, so one bad event
     stops no other and is tried again by a later run. Order across calls does not matter
     for correctness (see `apply_event`); oldest first keeps pages current.
+
+    A batch of fewer than `fill` events ends the pass, `trickle` set: under a steady stream
+    of callbacks, claiming again at once would apply one or two events per transaction, and
+    spend on claims and commits the CPU that the dial workers beside it need.
     """
     deadline = time.monotonic() + time_budget
     applied = 0
@@ -96,6 +102,9 @@ def apply_pending_callbacks(*, time_budget: float = 30.0) -> ApplyReport:
         # After the commit, in a transaction of its own: a tally row is shared by every
         # event of the hour, and holding one while waiting for a dial row deadlocks.
         tally.note_arrival_orders(batch.first_tries)  # issue 12: webhook health
+        if batch.applied + len(batch.failed) < fill:
+            more = unapplied_events().exclude(pk__in=failed).exists()
+            return ApplyReport(applied=applied, failed=len(failed), more=more, trickle=True)
     more = unapplied_events().exclude(pk__in=failed).exists()
     return ApplyReport(applied=applied, failed=len(failed), more=more)
 
