@@ -115,13 +115,21 @@ def _not_asked_since(cutoff: datetime) -> Q:
     return Q(reconciled_at__isnull=True) | Q(reconciled_at__lt=cutoff)
 
 
+def _unless_it_left(expected: Expected, left_at: datetime | None) -> Expected:
+    """A dial whose participant left is in no participant list, which then tells nothing
+    about it: whatever its status still says, it waits for its call's own end, fetched by
+    itself (a ringing dial whose leave came and whose no-answer was lost stayed ringing)."""
+    return Expected.CALL_END if left_at is not None and expected in LISTED else expected
+
+
 def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDial]:
     """Dials whose expected next event is overdue, oldest first, at most `limit`."""
     due: list[DueDial] = []
 
     def take(rows: QuerySet[DialRequest], expected: Expected) -> None:
-        for pk, conference_id in rows.values_list("pk", "conference_id")[: limit - len(due)]:
-            due.append(DueDial(pk, conference_id, expected))
+        found = rows.values_list("pk", "conference_id", "left_at")[: limit - len(due)]
+        for pk, conference_id, left_at in found:
+            due.append(DueDial(pk, conference_id, _unless_it_left(expected, left_at)))
 
     dialing = now - deadlines.dialing
     take(
@@ -138,9 +146,11 @@ def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDia
     ringing = DialRequest.objects.filter(status=DialStatus.RINGING, updated_at__lt=shortest).filter(
         _not_asked_since(margin)
     )
-    for dial in ringing.only("pk", "conference_id", "params", "updated_at").order_by("updated_at"):
+    rows = ringing.only("pk", "conference_id", "params", "updated_at", "left_at")
+    for dial in rows.order_by("updated_at"):
         if len(due) < limit and dial.updated_at + ring_timeout(dial) < margin:
-            due.append(DueDial(dial.pk, dial.conference_id, Expected.RING_END))
+            expected = _unless_it_left(Expected.RING_END, dial.left_at)
+            due.append(DueDial(dial.pk, dial.conference_id, expected))
     live = now - deadlines.live_every
     take(
         DialRequest.objects.filter(

@@ -166,6 +166,28 @@ def test_a_ringing_call_is_left_alone_until_its_timeout_has_passed_then_gets_its
     assert late.api_requests == 2  # the list no longer shows it; so its call is fetched
 
 
+def test_a_ringing_call_whose_leave_came_but_not_its_end_is_fetched_by_itself(
+    workers, sandbox, operator, settings
+):
+    # Its participant-leave arrived, its no-answer was lost. Gone from the conference's
+    # participant list, it is a call the list can tell nothing about: the faults benchmark
+    # saw such a dial stay ringing for good, claimed every round and never fetched.
+    only_this_deadline(settings, "RECONCILE_RINGING_MARGIN_SECONDS", 5)
+    ringing = place_with_callbacks_dropped(workers, sandbox, operator, NEVER_ANSWERS, Timeout="5")
+    wait_for(lambda: sandbox_call_status(sandbox, ringing.call_sid) == "no-answer")
+    deliver_all_but(sandbox, ringing.call_sid, lost={"no-answer"})
+    ringing.refresh_from_db()
+    assert (ringing.status, ringing.joined_at) == (DialStatus.RINGING, None)
+    assert ringing.left_at is not None
+
+    swept = reconcile.reconcile_stale(now=ringing.updated_at + timedelta(seconds=16))
+
+    ringing.refresh_from_db()
+    assert ringing.status == DialStatus.NO_ANSWER
+    assert reconciled_events(ringing) == ["no-answer"]
+    assert swept.api_requests == 1  # its call; no participant list, which cannot show it
+
+
 def test_a_call_that_ended_unheard_in_a_conference_is_found_by_the_participant_list(
     workers, sandbox, operator, settings
 ):
