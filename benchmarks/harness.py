@@ -150,7 +150,12 @@ class Processes:
     def __init__(self, name: str) -> None:
         self.name = name
         self.children: list[subprocess.Popen[bytes]] = []
+        self._labels: dict[int, str] = {}
         LOG_DIR.mkdir(parents=True, exist_ok=True)
+
+    def labels(self) -> dict[int, str]:
+        """The label of each started process, by PID."""
+        return dict(self._labels)
 
     def start(self, label: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (LOG_DIR / f"{self.name}-{label}.log").open("wb")
@@ -158,6 +163,7 @@ class Processes:
             argv, cwd=BASE, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.children.append(child)
+        self._labels[child.pid] = label
         return child
 
     def stop(self) -> None:
