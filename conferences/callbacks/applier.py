@@ -94,7 +94,8 @@ def apply_pending_callbacks(*, time_budget: float = 30.0, fill: int = 1) -> Appl
     deadline = time.monotonic() + time_budget
     applied = 0
     failed: list[int] = []  # tried again by a later run, not straight away by this one
-    while time.monotonic() < deadline:
+    trickle = False
+    while not trickle and time.monotonic() < deadline:
         try:
             batch = _apply_batch(exclude=failed, one_by_one=False)
         except Exception as error:  # isolated next, where it is logged
@@ -107,11 +108,9 @@ def apply_pending_callbacks(*, time_budget: float = 30.0, fill: int = 1) -> Appl
         # After the commit, in a transaction of its own: a tally row is shared by every
         # event of the hour, and holding one while waiting for a dial row deadlocks.
         tally.note_arrival_orders(batch.first_tries)  # issue 12: webhook health
-        if batch.applied + len(batch.failed) < fill:
-            more = unapplied_events().exclude(pk__in=failed).exists()
-            return ApplyReport(applied=applied, failed=len(failed), more=more, trickle=True)
+        trickle = batch.applied + len(batch.failed) < fill
     more = unapplied_events().exclude(pk__in=failed).exists()
-    return ApplyReport(applied=applied, failed=len(failed), more=more)
+    return ApplyReport(applied=applied, failed=len(failed), more=more, trickle=trickle)
 
 
 def _apply_batch(*, exclude: list[int], one_by_one: bool) -> _Batch | None:
