@@ -19,6 +19,7 @@ from benchmarks.harness import BENCH_DATABASE, Processes
 _TICKS = os.sysconf("SC_CLK_TCK")
 SANDBOX = "sandbox (this process)"
 POSTGRES = "postgres"
+SAMPLE_EVERY_SECONDS = 0.25
 
 
 def _stat(pid: int) -> tuple[int, float] | None:
@@ -39,8 +40,9 @@ def _serves_bench_database(pid: int, database: str) -> bool:
 
 
 class CpuMeter:
-    """CPU seconds by tier between `start()` and `stop()`, sampled every `interval`: a
-    process that ends between two samples loses at most that interval's share."""
+    """CPU seconds by tier between `start()` and `stop()`, sampled every
+    SAMPLE_EVERY_SECONDS: a process that ends between two samples loses at most that
+    interval's share."""
 
     def __init__(self, group: Processes, *, database: str = BENCH_DATABASE) -> None:
         self.group = group
@@ -52,9 +54,11 @@ class CpuMeter:
         self._thread = threading.Thread(target=self._run, name="cpu-meter", daemon=True)
         self._started = 0.0
 
-    def _tier(self, pid: int, parents: dict[int, int]) -> str | None:
-        roots = self.group.labels()
-        own = os.getpid()
+    def _tier(
+        self, pid: int, parents: dict[int, int], roots: dict[int, str], own: int
+    ) -> str | None:
+        """The tier of a process: the label of the started process it descends from, this
+        process itself, or a PostgreSQL backend of the database; None for anything else."""
         hop = pid
         for _ in range(8):  # pool processes are at most a few levels down
             if hop in roots:
@@ -69,8 +73,9 @@ class CpuMeter:
     def _sample(self, *, count: bool) -> None:
         stats = {pid: s for pid in _pids() if (s := _stat(pid)) is not None}
         parents = {pid: parent for pid, (parent, _) in stats.items()}
+        roots, own = self.group.labels(), os.getpid()
         for pid, (_, used) in stats.items():
-            tier = self._tier(pid, parents)
+            tier = self._tier(pid, parents, roots, own)
             if tier is None:
                 continue
             before = self._seen.get(pid, 0.0 if count else used)
@@ -79,7 +84,7 @@ class CpuMeter:
             self._seen[pid] = used
 
     def _run(self) -> None:
-        while not self._stop.wait(0.25):
+        while not self._stop.wait(SAMPLE_EVERY_SECONDS):
             self._sample(count=True)
 
     def start(self) -> None:

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from benchmarks.cpu import POSTGRES, SANDBOX, CpuMeter
 from benchmarks.harness import (
@@ -44,6 +45,9 @@ from benchmarks.harness import (
     setup_django,
     wait_for,
 )
+
+if TYPE_CHECKING:
+    from conferences.models import User
 
 
 @dataclass(frozen=True)
@@ -119,18 +123,21 @@ WARM_UP_CONFERENCE = "warm-up"
 WARM_UP_DIALS = 20
 
 
-def _warm_up(operator: object, settled: Callable[[], bool]) -> None:
-    from conferences.callbacks.claims import unapplied_events
+def _dial(operator: User, conference: str, to: str) -> None:
     from conferences.dialing.submission import DialSubmission, submit_dial
+
+    submit_dial(
+        operator=operator,
+        submission=DialSubmission(conference, {"To": to, "From": "+15005550006"}),
+    )
+
+
+def _warm_up(operator: User, settled: Callable[[], bool]) -> None:
+    from conferences.callbacks.claims import unapplied_events
 
     started = time.monotonic()
     for index in range(WARM_UP_DIALS):
-        submit_dial(
-            operator=operator,  # type: ignore[arg-type]
-            submission=DialSubmission(
-                WARM_UP_CONFERENCE, {"To": f"+15005553{index:03d}", "From": "+15005550006"}
-            ),
-        )
+        _dial(operator, WARM_UP_CONFERENCE, f"+15005553{index:03d}")
     wait_for(lambda: settled() and not unapplied_events().exists(), timeout=180, interval=0.5)
     print(f"  warmed up with {WARM_UP_DIALS} dials in {time.monotonic() - started:.1f} s")
 
@@ -296,7 +303,6 @@ def _measure(
 
     from conferences.accounts import role_groups, roles, twilio_accounts
     from conferences.core.redis_connection import redis_client
-    from conferences.dialing.submission import DialSubmission, submit_dial
     from conferences.models import CallbackEvent, DialRequest, DialStatus, TwilioAccount, User
 
     def settled() -> bool:
@@ -321,14 +327,8 @@ def _measure(
     with _workers_held(group):
         started = time.monotonic()
         for index in range(dials_wanted):
-            submit_dial(
-                operator=operator,
-                submission=DialSubmission(
-                    # Distinct numbers that ring a while and then stay: conferences stay open.
-                    f"bench-{index // 50}",
-                    {"To": f"+15005552{index % 1000:03d}", "From": "+15005550006"},
-                ),
-            )
+            # Distinct numbers that ring a while and then stay: conferences stay open.
+            _dial(operator, f"bench-{index // 50}", f"+15005552{index % 1000:03d}")
         submitted = time.monotonic() - started
     print(f"  submitted {dials_wanted} dials in {submitted:.1f} s; the workers drain them")
     meter = CpuMeter(group)
