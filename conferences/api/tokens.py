@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,14 @@ from conferences.models import ApiToken, User
 logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cdd"  # noqa: S105 -- a marker for secret scanners, not a secret
+_PREFIX_BYTES = 6
+_SECRET_BYTES = 32
+# The whole token's shape. The secret is URL-safe base64, so it may start, end or be
+# full of "_": it is found by position, never by splitting on "_".
+TOKEN_PATTERN = re.compile(
+    rf"{TOKEN_PREFIX}_(?P<prefix>[0-9a-f]{{{2 * _PREFIX_BYTES}}})"
+    rf"_(?P<secret>[A-Za-z0-9_-]{{{(_SECRET_BYTES * 4 + 2) // 3}}})"
+)
 # last_used_at is written at most this often per token: a busy client would otherwise
 # turn every read into a write.
 LAST_USED_RESOLUTION = timedelta(seconds=30)
@@ -52,8 +61,8 @@ def create_token(*, user: User, name: str) -> NewToken:
         raise TokenRefused("Name the token (e.g. the system that will use it).")
     if user.api_tokens.filter(revoked_at__isnull=True).count() >= MAX_TOKENS_PER_USER:
         raise TokenRefused(f"You have {MAX_TOKENS_PER_USER} tokens: revoke one first.")
-    prefix = secrets.token_hex(6)
-    whole = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    prefix = secrets.token_hex(_PREFIX_BYTES)
+    whole = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(_SECRET_BYTES)}"
     token = ApiToken.objects.create(
         user=user, name=name[:100], prefix=prefix, secret_sha256=_digest(whole)
     )
@@ -82,10 +91,10 @@ def tokens_for(viewer: User | AnonymousUser) -> QuerySet[ApiToken]:
 
 def authenticate(whole: str) -> ApiToken | None:
     """The active token this text is, with its (active) user; None for anything else."""
-    parts = whole.split("_", 2)  # the secret itself may hold "_"
-    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12:
+    shape = TOKEN_PATTERN.fullmatch(whole)
+    if shape is None:
         return None
-    token = ApiToken.objects.select_related("user").filter(prefix=parts[1]).first()
+    token = ApiToken.objects.select_related("user").filter(prefix=shape["prefix"]).first()
     if token is None or not hmac.compare_digest(token.secret_sha256, _digest(whole)):
         return None
     if token.revoked_at is not None or not token.user.is_active:
