@@ -256,6 +256,9 @@ RELAY_RETRY_MAX_SECONDS = env_float("RELAY_RETRY_MAX_SECONDS", 60.0, minimum=0.0
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 64 * 1024, minimum=1024)
 # Requests per minute one API token may make to /api/v1/ before answers are 429s.
 API_RATE_LIMIT_PER_MINUTE = env_int("API_RATE_LIMIT_PER_MINUTE", 120, minimum=1)
+# Hours an Idempotency-Key answers with the dial it made; after that it is forgotten (an
+# hourly task deletes it) and the same key makes a new dial.
+API_IDEMPOTENCY_KEY_HOURS = env_int("API_IDEMPOTENCY_KEY_HOURS", 24, minimum=1)
 
 # --- Authentication and sessions ------------------------------------------------------
 AUTH_USER_MODEL = "conferences.User"
@@ -432,6 +435,11 @@ CELERY_BEAT_SCHEDULE |= {
     "purge-personal-data": {
         "task": "conferences.ops_tasks.purge_personal_data",
         "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
+    },
+    "forget-expired-idempotency-keys": {
+        "task": "conferences.api_tasks.forget_expired_idempotency_keys",
+        "schedule": crontab(minute=17),
         "options": {"expires": 3600},
     },
 }

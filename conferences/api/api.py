@@ -6,7 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from django.utils.cache import patch_cache_control
@@ -16,7 +17,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from conferences.api import conferences, dial_body, dials, events, invitees
 from conferences.api.auth import TokenAuth
-from conferences.api.errors import ApiError, FieldError, error_payload
+from conferences.api.errors import (
+    ApiError,
+    FieldError,
+    body_too_large,
+    error_payload,
+    invalid_json,
+)
 
 DESCRIPTION = """\
 Dial callers into Twilio conferences, follow them, act on live conferences and keep invite
@@ -34,7 +41,8 @@ lists, with the same rules and roles as the pages.
 with `Retry-After`.
 
 **Retries**: send `Idempotency-Key` with POST /dials; the same key and body return the
-same dial (200, `Idempotent-Replayed: true`) and never place a second call.
+same dial (200, `Idempotent-Replayed: true`) and never place a second call. A key is
+kept for `API_IDEMPOTENCY_KEY_HOURS` (24 by default); then the same key makes a new dial.
 """
 
 api = NinjaAPI(
@@ -112,7 +120,17 @@ def _not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if isinstance(error.__cause__, ValueError):  # JSONDecodeError, UnicodeDecodeError
+        # ninja wraps any body it cannot parse in one message; say where the JSON broke.
+        return _api_error(request, invalid_json(error.__cause__))
     return _error(request, error.status_code, "http_error", str(error))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    """Django refuses the body by its Content-Length, before reading it."""
+    limit = int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+    return _api_error(request, body_too_large(limit, "DATA_UPLOAD_MAX_MEMORY_SIZE"))
 
 
 def _private(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -58,6 +58,17 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"No such {what}, or not yours to see.")
 
 
+def body_too_large(limit: int, which_limit: str) -> ApiError:
+    return ApiError(
+        413, "body_too_large", f"The body is over {limit:,} bytes ({which_limit}): send less."
+    )
+
+
+def invalid_json(error: ValueError) -> ApiError:
+    """A body that is not JSON (or not UTF-8), saying where it broke."""
+    return ApiError(400, "invalid_json", f"The body is not valid JSON: {error}.")
+
+
 def error_payload(
     code: str, message: str, fields: list[FieldError] | None = None
 ) -> dict[str, Any]:
@@ -73,6 +84,7 @@ COMMON_ERRORS: dict[int, type[ErrorResponse]] = {
     401: ErrorResponse,
     403: ErrorResponse,
     404: ErrorResponse,
+    413: ErrorResponse,
     422: ErrorResponse,
     429: ErrorResponse,
 }

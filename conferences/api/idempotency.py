@@ -2,19 +2,31 @@
 
 The key is the user's (two tokens of one user share keys, as one client rotating tokens
 would expect). Requests with one key are serialised by an advisory lock until the first
-one's transaction ends, so two racing retries cannot both place a call."""
+one's transaction ends, so two racing retries cannot both place a call. A key is kept
+for API_IDEMPOTENCY_KEY_HOURS: after that the same key makes a new dial, and an hourly
+task deletes the expired ones."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from conferences.api.errors import ApiError, FieldError
 from conferences.models import ApiIdempotencyKey, DialRequest, User
 
+logger = logging.getLogger(__name__)
+
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+
+
+def _expired_before(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.API_IDEMPOTENCY_KEY_HOURS)
 
 
 def check_key(key: str) -> str:
@@ -47,6 +59,11 @@ def dial_once(
                 "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
                 [f"api-idempotency:{user.pk}:{key}"],
             )
+        # An expired key the hourly task has not deleted yet is forgotten here, so when a
+        # key expires does not depend on when that task last ran.
+        ApiIdempotencyKey.objects.filter(
+            user=user, key=key, created_at__lt=_expired_before(timezone.now())
+        ).delete()
         found = ApiIdempotencyKey.objects.filter(user=user, key=key).select_related("dial").first()
         if found is not None:
             if found.body_sha256 != body_sha256:
@@ -61,3 +78,13 @@ def dial_once(
         dial = create()
         ApiIdempotencyKey.objects.create(user=user, key=key, body_sha256=body_sha256, dial=dial)
         return dial, True
+
+
+def forget_expired_keys(now: datetime | None = None) -> int:
+    """Delete the keys older than API_IDEMPOTENCY_KEY_HOURS (their dials stay); how many."""
+    deleted, _ = ApiIdempotencyKey.objects.filter(
+        created_at__lt=_expired_before(now or timezone.now())
+    ).delete()
+    if deleted:
+        logger.info("forgot %s expired %s value(s)", deleted, HEADER)
+    return deleted

@@ -16,7 +16,14 @@ from ninja import Router, Status
 from pydantic import ValidationError
 
 from conferences.api.conferences import conference_for
-from conferences.api.errors import ApiError, FieldError, not_found, with_errors
+from conferences.api.errors import (
+    ApiError,
+    FieldError,
+    body_too_large,
+    invalid_json,
+    not_found,
+    with_errors,
+)
 from conferences.api.guards import api_user, refused, require
 from conferences.api.schemas import (
     CanceledOut,
@@ -83,7 +90,7 @@ def invitees_csv(rows: list[InviteeIn], *, header: bool = True) -> str:
 def list_text(request: HttpRequest) -> str:
     """The invite list in the body, as the CSV text the live page's import reads."""
     if len(request.body) > MAX_UPLOAD_BYTES:
-        raise ApiError(400, "too_large", "The invite list is larger than 1 MB.")
+        raise body_too_large(MAX_UPLOAD_BYTES, "an invite list's limit")
     if request.content_type == "text/csv":
         try:
             return request.body.decode("utf-8-sig")
@@ -96,14 +103,16 @@ def list_text(request: HttpRequest) -> str:
             'Send the list as application/json ({"invitees": [...]}) or text/csv.',
         )
     try:
-        parsed = InviteeListIn.model_validate(json.loads(request.body))
-    except (ValueError, ValidationError) as error:
-        fields = []
-        if isinstance(error, ValidationError):
-            fields = [
-                FieldError(field=".".join(str(p) for p in e["loc"]), messages=[e["msg"]])
-                for e in error.errors()
-            ]
+        document = json.loads(request.body)
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
+        raise invalid_json(error) from None
+    try:
+        parsed = InviteeListIn.model_validate(document)
+    except ValidationError as error:
+        fields = [
+            FieldError(field=".".join(str(p) for p in e["loc"]), messages=[e["msg"]])
+            for e in error.errors()
+        ]
         raise ApiError(
             422, "invalid", "The invite list is not valid JSON rows.", fields=fields
         ) from None

@@ -24,6 +24,7 @@ SWEEP_LIVE_CONFERENCES = "conferences.live_tasks.sweep_live_conferences"
 RECONCILE_STALE = "conferences.ops_tasks.reconcile_stale"
 PURGE_PERSONAL_DATA = "conferences.ops_tasks.purge_personal_data"
 DIAL_DUE_EVENTS = "conferences.events_tasks.dial_due_events"
+FORGET_EXPIRED_IDEMPOTENCY_KEYS = "conferences.api_tasks.forget_expired_idempotency_keys"
 
 # The areas that have a `tasks` module (Celery's autodiscovery and the app's ready()).
 TASK_PACKAGES = [
@@ -32,6 +33,7 @@ TASK_PACKAGES = [
     "conferences.live",
     "conferences.operations",
     "conferences.events",
+    "conferences.api",
 ]
 
 

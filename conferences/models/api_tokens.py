@@ -48,7 +48,9 @@ class ApiToken(models.Model):
 
 class ApiIdempotencyKey(models.Model):
     """One `Idempotency-Key` a user sent with a dial create: the same key again returns
-    this dial (same body) or a conflict (another body), never a second call."""
+    this dial (same body) or a conflict (another body), never a second call. Kept for
+    API_IDEMPOTENCY_KEY_HOURS: a client retries within minutes, and a key kept for ever
+    would make the table grow with every API dial."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
@@ -60,6 +62,7 @@ class ApiIdempotencyKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="one_dial_per_idempotency_key")
         ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_age")]
 
     def __str__(self) -> str:
         return f"{self.key} → dial {self.dial_id}"

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 
 from conferences.accounts import roles
-from conferences.models import DialRequest, DialStatus, User
+from conferences.core import task_queue
+from conferences.models import ApiIdempotencyKey, DialRequest, DialStatus, User
 from tests.api.helpers import CALLER_ID, ApiClient, error_of, token_for
 from tests.support.dialing import creates, participants_in, refreshed
 from tests.support.users import make_user
@@ -69,3 +73,43 @@ def test_a_failed_validation_keeps_the_key_free(operator_api: ApiClient) -> None
     assert bad.status_code == 422
     good = operator_api.post("/api/v1/dials", BODY, **{"Idempotency-Key": "k2"})
     assert good.status_code == 201
+
+
+def _age_keys(hours: float, **which: str) -> None:
+    ApiIdempotencyKey.objects.filter(**which).update(
+        created_at=timezone.now() - timedelta(hours=hours)
+    )
+
+
+@pytest.mark.django_db
+def test_a_key_past_its_hours_makes_a_new_dial_even_before_the_task_forgets_it(
+    operator_api: ApiClient,
+) -> None:
+    first = operator_api.post("/api/v1/dials", BODY, **{"Idempotency-Key": "daily"})
+    _age_keys(settings.API_IDEMPOTENCY_KEY_HOURS - 0.1)
+    replayed = operator_api.post("/api/v1/dials", BODY, **{"Idempotency-Key": "daily"})
+    assert replayed.status_code == 200 and replayed.json()["id"] == first.json()["id"]
+
+    _age_keys(settings.API_IDEMPOTENCY_KEY_HOURS + 0.1)
+    anew = operator_api.post("/api/v1/dials", BODY, **{"Idempotency-Key": "daily"})
+    assert anew.status_code == 201
+    assert anew.json()["id"] != first.json()["id"]
+    assert ApiIdempotencyKey.objects.get(key="daily").dial_id == anew.json()["id"]
+
+
+@pytest.mark.django_db
+def test_the_hourly_task_forgets_expired_keys_and_keeps_their_dials(
+    operator_api: ApiClient,
+) -> None:
+    for key in ("old", "fresh"):
+        operator_api.post("/api/v1/dials", {**BODY, "Label": key}, **{"Idempotency-Key": key})
+    _age_keys(settings.API_IDEMPOTENCY_KEY_HOURS + 1, key="old")
+
+    task_queue.task(task_queue.FORGET_EXPIRED_IDEMPOTENCY_KEYS).apply()
+
+    assert list(ApiIdempotencyKey.objects.values_list("key", flat=True)) == ["fresh"]
+    assert DialRequest.objects.count() == 2
+    assert any(
+        entry["task"] == task_queue.FORGET_EXPIRED_IDEMPOTENCY_KEYS
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    )
