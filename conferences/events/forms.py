@@ -39,6 +39,31 @@ def _list_field(label: str) -> forms.CharField:
     )
 
 
+class StartInput(forms.DateTimeInput):
+    """A datetime-local box in minutes, as planners type a start. A start planned to the
+    second (the API takes seconds) is shown, and sent back, to the second (step 1): cut to
+    its minute, editing anything else on the page would move the start."""
+
+    input_type = "datetime-local"
+    MINUTES = "%Y-%m-%dT%H:%M"
+    SECONDS = "%Y-%m-%dT%H:%M:%S"
+
+    def __init__(self) -> None:
+        super().__init__(format=self.MINUTES)
+
+    def format_value(self, value: Any) -> str | None:
+        if isinstance(value, datetime) and (value.second or value.microsecond):
+            return value.strftime(self.SECONDS)
+        return super().format_value(value)
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        shown = str(context["widget"]["value"] or "")
+        if shown.count(":") == 2:  # hh:mm:ss, from the start kept or as typed and sent
+            context["widget"]["attrs"]["step"] = "1"
+        return context
+
+
 class EventForm(forms.Form):
     friendly_name = forms.CharField(
         label="Conference name",
@@ -47,8 +72,8 @@ class EventForm(forms.Form):
     )
     starts_at = forms.DateTimeField(
         label="Starts at",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+        widget=StartInput(),
+        input_formats=[StartInput.MINUTES, StartInput.SECONDS, "%Y-%m-%d %H:%M"],
     )
     time_zone = forms.CharField(label="Time zone", max_length=64, validators=[validate_time_zone])
     dial_lead_minutes = forms.IntegerField(

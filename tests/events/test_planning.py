@@ -4,6 +4,7 @@ people who run a conference see or change its plan."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -145,6 +146,38 @@ def test_a_plan_can_change_until_its_dial_out_and_not_after(supervisor):
     event.refresh_from_db()
     assert event.status == EventStatus.DIALING
     assert event.starts_at == datetime(2999, 1, 15, 16, 0, tzinfo=UTC)
+
+
+def test_a_start_planned_to_the_second_stays_to_the_second_when_the_plan_is_edited(
+    supervisor,
+):
+    """The API plans to the second; the page's box shows minutes unless the start has
+    seconds, so saving another change must not cut the start to its minute."""
+    client = client_for(supervisor)
+    plan(client, starts_at="2999-01-15T09:30:45")
+    event = ScheduledConference.objects.get()
+    assert event.starts_at == datetime(2999, 1, 15, 14, 30, 45, tzinfo=UTC)
+    url = reverse("conferences:event-detail", args=[event.pk])
+    page = client.get(url).content.decode()
+    start_box = re.search(r'<input type="datetime-local" name="starts_at"[^>]*>', page)
+    assert start_box is not None
+    assert 'value="2999-01-15T09:30:45"' in start_box.group()
+    assert 'step="1"' in start_box.group()  # else the browser refuses the seconds shown
+
+    unchanged_lists = {"host": "", "speaker": "", "listener": ""}
+    saved = client.post(
+        url, form_data(starts_at="2999-01-15T09:30:45", dial_lead_minutes="5", **unchanged_lists)
+    )
+    assert saved.status_code == 302
+    event.refresh_from_db()
+    assert event.starts_at == datetime(2999, 1, 15, 14, 30, 45, tzinfo=UTC)
+
+    whole_minute = plan(client, friendly_name="weekly sync")
+    assert whole_minute.status_code == 302
+    page = client.get(whole_minute.url).content.decode()
+    start_box = re.search(r'<input type="datetime-local" name="starts_at"[^>]*>', page)
+    assert start_box is not None
+    assert 'value="2999-01-15T09:30"' in start_box.group() and "step" not in start_box.group()
 
 
 def test_a_canceled_plan_is_listed_as_canceled_and_is_never_due(supervisor):

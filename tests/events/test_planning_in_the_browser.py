@@ -10,12 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from conferences.events import planning
 from conferences.live import actions as live_actions
 from conferences.live.attendance import Attendance
 from conferences.models import Conference, ConferenceStatus, EventStatus, ScheduledConference
 from tests.events.helpers import HOSTS, LISTENERS, SPEAKERS, beat_at, states
 from tests.live.helpers import fast_account
 from tests.support.browser import screenshots_at_widths, sign_in
+from tests.support.dialing import CALLER_ID
 from tests.support.waiting import wait_for
 
 pytestmark = [
@@ -81,3 +83,32 @@ def test_a_supervisor_plans_an_event_and_reads_its_summary_after_the_call(
     expect(page.locator('[data-summary="peak"]')).to_have_text("20")
     expect(page.locator(".ended-how")).to_contain_text("ended it from this page")
     screenshots_at_widths(page, artifacts_dir, "4-summary")
+
+
+@pytest.mark.usefixtures("browser_problems")
+def test_a_start_planned_to_the_second_survives_an_edit_in_the_browser(
+    page: Page, live_server, supervisor, artifacts_dir
+):
+    """Chromium refuses a datetime-local value finer than its step: the seconds the API
+    planned must be shown and sent back, not cut or stopped at the browser's check."""
+    starts = datetime(2999, 1, 15, 14, 30, 45, tzinfo=UTC)
+    event = planning.plan_event(
+        user=supervisor,
+        plan=planning.EventPlan(
+            friendly_name="to the second",
+            starts_at=starts,
+            time_zone="UTC",
+            dial_lead_seconds=120,
+            caller_id=CALLER_ID,
+            lists={"host": HOSTS[0]},
+        ),
+    )
+    sign_in(page, live_server.url, supervisor.username)
+    page.goto(f"{live_server.url}/conferences/events/{event.pk}/")
+    expect(page.get_by_label("Starts at")).to_have_value("2999-01-15T14:30:45")
+    page.get_by_label("Dial out this many minutes before").fill("5")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messages")).to_be_visible()
+    screenshots_at_widths(page, artifacts_dir, "edited-to-the-second")
+    event.refresh_from_db()
+    assert (event.starts_at, event.dial_lead_seconds) == (starts, 300)
