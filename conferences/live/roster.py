@@ -43,6 +43,8 @@ from conferences.models import (
     DialStatus,
     Invitee,
     InviteeDial,
+    MonitorMode,
+    OperatorLeg,
 )
 
 logger = logging.getLogger(__name__)
@@ -112,6 +114,9 @@ class RosterEntry:
     left_at: datetime | None = None
     ended: AttendanceReading | None = None
     pending: str = ""
+    # An operator's own phone listening, whispering or barged in: how, in words ("" for
+    # callers). Shown as such, and not counted among the participants.
+    operator_mode: str = ""
 
     @property
     def key(self) -> str:
@@ -159,11 +164,15 @@ class Roster:
         if not self.live:
             return f"The conference has ended. {len(self.before)} took part or were dialed."
         counts: dict[str, int] = {}
-        for entry in self.now:
+        callers = [e for e in self.now if not e.operator_mode]
+        for entry in callers:
             counts[entry.stage] = counts.get(entry.stage, 0) + 1
         parts = [f"{counts[stage]} {Stage.LABELS[stage].lower()}" for stage in sorted(counts)]
-        held = sum(1 for e in self.now if e.hold)
-        muted = sum(1 for e in self.now if e.muted)
+        operators = len(self.now) - len(callers)
+        if operators:
+            parts.append(f"{operators} operator{'s' if operators > 1 else ''} monitoring")
+        held = sum(1 for e in callers if e.hold)
+        muted = sum(1 for e in callers if e.muted)
         if held:
             parts.append(f"{held} on hold")
         if muted:
@@ -189,7 +198,17 @@ def callbacks_go_elsewhere(conference: Conference, controls: ConferenceControls)
     return conference.dials.filter(answered_at__lt=answered_a_while_ago).exists()
 
 
+def _operator_leg(dial: DialRequest) -> OperatorLeg | None:
+    """The operator's monitoring leg this dial is, if it is one (selected with the dial)."""
+    leg: OperatorLeg | None = getattr(dial, "operator_leg", None)
+    return leg
+
+
 def _who(user: Viewer, dial: DialRequest, invitee: Invitee | None) -> str:
+    leg = _operator_leg(dial)
+    if leg is not None:
+        # The operator by name: their own phone's number is nobody else's business.
+        return f"{leg.user.get_full_name() or leg.user.get_username()} (operator)"
     number = masking.visible_dial_number(user, dial, dial.to_number)
     if invitee is not None and masking.may_see_invitee_number(user, invitee):
         number = dial.to_number
@@ -200,7 +219,11 @@ def _who(user: Viewer, dial: DialRequest, invitee: Invitee | None) -> str:
 
 def roster_name(user: Viewer, conference: Conference, call_sid: str) -> str:
     """How the roster names the participant on this call ("" when it does not know it)."""
-    dial = conference.dials.filter(call_sid=call_sid).first() if call_sid else None
+    dial = (
+        conference.dials.filter(call_sid=call_sid).select_related("operator_leg__user").first()
+        if call_sid
+        else None
+    )
     if dial is not None:
         link = InviteeDial.objects.filter(dial=dial).select_related("invitee").first()
         return _who(user, dial, link.invitee if link else None)
@@ -281,7 +304,11 @@ def roster(user: Viewer, conference: Conference) -> Roster:
         polling=polling,
         live=conference.status != ConferenceStatus.COMPLETED,
     )
-    dials = list(conference.dials.select_related("operator").order_by("created_at", "pk"))
+    dials = list(
+        conference.dials.select_related("operator", "operator_leg__user").order_by(
+            "created_at", "pk"
+        )
+    )
     links = {
         link.dial_id: link.invitee
         for link in InviteeDial.objects.filter(dial__conference=conference).select_related(
@@ -316,6 +343,9 @@ def roster(user: Viewer, conference: Conference) -> Roster:
             joined_at=dial.joined_at,
             left_at=dial.left_at,
         )
+        leg = _operator_leg(dial)
+        if leg is not None:
+            entry.operator_mode = MonitorMode(leg.mode).label
         fact = facts.get(dial.call_sid) if dial.call_sid else None
         if fact is not None:
             entry.end_conference_on_exit = fact.end_conference_on_exit

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from conferences.events import monitoring, selectors
 from conferences.events import summary as event_summary
+from conferences.live import roster as live_roster
 from conferences.live.actions import LiveActionRefused
 from conferences.live.attendance import Attendance
 from conferences.models import (
@@ -22,7 +23,7 @@ from conferences.models import (
     ScheduledConference,
 )
 from tests.events.helpers import beat_at, planned, states
-from tests.live.helpers import client_for, fast_account
+from tests.live.helpers import client_for, fast_account, roster_html
 from tests.support.dialing import creates
 from tests.support.waiting import wait_for
 
@@ -72,6 +73,16 @@ def test_one_leg_listens_whispers_barges_and_leaves_as_updates_of_one_call(
     )
     leg.refresh_from_db()
     sid = leg.dial.call_sid
+    # The conference's own page marks the leg as the operator's, by name, and does not
+    # count it among the participants.
+    on_the_page = live_roster.roster(supervisor, conference)
+    own = on_the_page.entry(sid)
+    assert own is not None and own.operator_mode == "Listening"
+    assert own.who == f"{supervisor.username} (operator)" and OWN_PHONE not in own.who
+    assert on_the_page.summary == (
+        "Participants: 2 in the conference, 1 operator monitoring, 1 muted."  # the listener
+    )
+    assert "phone: listening</span>" in roster_html(client, conference)
     first = [e["params"] for e in creates(sandbox) if e["params"]["To"] == [OWN_PHONE]]
     assert len(first) == 1 and first[0]["Muted"] == ["true"]
 
