@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from playwright.sync_api import ConsoleMessage, Page
 
 from conferences.accounts import roles
@@ -17,6 +19,13 @@ from tests.support.artifacts import ARTIFACTS
 # tests make users. (tests/journey overrides it: its app runs in processes of its own.)
 from tests.support.fixtures import fast_password_hashing  # noqa: F401
 from tests.support.users import make_user
+
+# Property tests draw the same examples on every run of `make test`, so a red run is never
+# luck and the same run reproduces it; HYPOTHESIS_PROFILE=explore searches afresh, with
+# more examples, for bugs the fixed draw does not reach.
+hypothesis_settings.register_profile("repeatable", derandomize=True)
+hypothesis_settings.register_profile("explore", derandomize=False, max_examples=500)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 CHROMIUM_FLAGS = [
     "--headless",
