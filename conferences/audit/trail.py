@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 
+from conferences.core import inputs
 from conferences.models import AuditEntry, Conference, DialRequest, User
 
 logger = logging.getLogger(__name__)
@@ -112,8 +113,9 @@ def filtered_entries(filters: AuditFilters, *, zone: tzinfo) -> QuerySet[AuditEn
     if filters.action:
         entries = entries.filter(action=filters.action)
     conference = filters.conference.strip()
-    if conference.isdigit():
-        entries = entries.filter(conference_id=int(conference))
+    conference_id = inputs.whole_number(conference)
+    if conference_id is not None:
+        entries = entries.filter(conference_id=conference_id)
     elif conference:
         entries = entries.filter(conference__friendly_name__icontains=conference)
     if filters.date_from is not None:

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
 
+from conferences.core import inputs
+
 # Twilio's URL parameter -> the webhook kind in our URL (conferences/webhook_urls.py).
 CALLBACK_PARAMETERS: dict[str, str] = {
     "StatusCallback": "call-status",
@@ -46,9 +48,12 @@ def host_and_port(netloc: str, scheme: str) -> tuple[str, int] | None:
     """`Dial.Example.com.:8443` -> ("dial.example.com", 8443); IPv6 keeps its brackets.
     None when it is not a host name with an optional port."""
     host, port = split_domain_port(netloc.strip())
-    if not host or (port and not port.isdigit()):
+    port_number = inputs.whole_number(port, max_digits=5) if port else None
+    if not host or (port and port_number is None):
         return None
-    return host.rstrip("."), int(port) if port else DEFAULT_PORTS.get(scheme, 80)
+    if port_number is None:
+        port_number = DEFAULT_PORTS.get(scheme, 80)
+    return host.rstrip("."), port_number
 
 
 def _matchable(host: str) -> str:

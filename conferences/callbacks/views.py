@@ -27,6 +27,7 @@ from conferences.callbacks import addresses as own_addresses
 from conferences.callbacks import meaning as callback_meaning
 from conferences.callbacks import reading, store, tally
 from conferences.callbacks.addresses import DEFAULT_PORTS
+from conferences.core import inputs
 from conferences.core.counters import count_in_hour
 from conferences.gateway.signatures import validate_signature
 from conferences.models import WebhookRejection, WebhookRejectionReason
@@ -136,7 +137,8 @@ def _forwarded_base(request: HttpRequest, configured_base: str) -> str:
     host = _first_header_value(request, "X-Forwarded-Host") or request.META.get("HTTP_HOST", "")
     port = _first_header_value(request, "X-Forwarded-Port")
     has_port = ":" in host.rsplit("]", 1)[-1]  # "[::1]" is an IPv6 host without a port
-    if port.isdigit() and int(port) != DEFAULT_PORTS[scheme] and not has_port:
+    port_number = inputs.whole_number(port, max_digits=5)
+    if port_number is not None and port_number != DEFAULT_PORTS[scheme] and not has_port:
         host = f"{host}:{port}"
     configured = urlsplit(configured_base)
     found = own_addresses.host_and_port(host, scheme)

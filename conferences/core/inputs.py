@@ -1,5 +1,5 @@
-"""What typed input must be before it reaches the database: text a column can hold, and
-days the date arithmetic can handle.
+"""What typed input must be before it reaches the database: text a column can hold, days
+the date arithmetic can handle, and ids and other whole numbers read from text.
 
 One home for both, so every form and every hand-read filter refuses the same things with
 the same words: PostgreSQL refuses NUL in text and text longer than a varchar column, and
@@ -9,6 +9,7 @@ Python's dates end at 9999-12-31 (a day after it, or a time zone's midnight befo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import TYPE_CHECKING, Any, Final
@@ -97,3 +98,21 @@ class DayField(forms.DateField):
     """A date form field whose days the app can compute with (see EARLIEST_DAY, LATEST_DAY)."""
 
     default_validators = day_validators()
+
+
+# --- Whole numbers --------------------------------------------------------------------
+
+# ASCII digits only: str.isdigit() also takes "²" (which int() refuses: a 500) and "٣"
+# (which int() reads as 3), and int() refuses text of over 4,300 digits. 18 digits fit
+# PostgreSQL's bigint, the widest id column.
+MAX_ID_DIGITS: Final = 18
+_ASCII_DIGITS: Final = re.compile(r"[0-9]+")
+
+
+def whole_number(text: object, *, max_digits: int = MAX_ID_DIGITS) -> int | None:
+    """The whole number `text` spells in 1 to `max_digits` ASCII digits; None for anything
+    else (signs, spaces, other scripts' digits, too many digits, None)."""
+    value = "" if text is None else str(text)
+    if len(value) > max_digits or not _ASCII_DIGITS.fullmatch(value):
+        return None
+    return int(value)

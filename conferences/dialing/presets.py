@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from conferences.accounts import masking, roles
 from conferences.callbacks.addresses import CALLBACK_PARAMETERS, OPERATOR_CALLBACK_PARAMETERS
+from conferences.core import inputs
 from conferences.core.inputs import ColumnTextField
 from conferences.models import DialPreset, DialRequest, User
 from conferences.schema import load_participant_schema
@@ -69,20 +70,22 @@ def save_preset(*, user: User, name: str, values: dict[str, Any], shared: bool) 
 
 
 def initial_from_preset(user: User, preset_id: str | None) -> dict[str, Any]:
-    if not preset_id or not preset_id.isdigit():
+    pk = inputs.whole_number(preset_id)
+    if pk is None:
         return {}
-    preset = presets_for(user).filter(pk=int(preset_id)).first()
+    preset = presets_for(user).filter(pk=pk).first()
     return dict(preset.values) if preset else {}
 
 
 def dial_to_copy(user: User, dial_id: str | int | None) -> DialRequest | None:
     """A past dial the user may dial again: their own, or any for who sees every call."""
-    if dial_id is None or not str(dial_id).isdigit():
+    pk = inputs.whole_number(dial_id)
+    if pk is None:
         return None
     dials = DialRequest.objects.select_related("conference")
     if not roles.user_can(user, "view_all_calls"):
         dials = dials.filter(operator=user)
-    return dials.filter(pk=int(dial_id)).first()
+    return dials.filter(pk=pk).first()
 
 
 def initial_from_dial(user: User, dial_id: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import requests
 
+from conferences.core import inputs
 from conferences.core.sids import RECORDING_SID
 from conferences.gateway.errors import GatewayError, _translate
 from conferences.gateway.types import AccountCredentials
@@ -78,7 +79,7 @@ def open_recording_media(
     return RecordingMedia(
         status=response.status_code,
         content_type=response.headers.get("Content-Type", "audio/mpeg"),
-        content_length=int(length) if length.isdigit() else None,
+        content_length=inputs.whole_number(length),
         content_range=response.headers.get("Content-Range", ""),
         stream=MediaStream(response),
     )

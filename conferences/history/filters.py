@@ -84,10 +84,7 @@ def _digits(value: str) -> str:
 
 
 def _parse_int(value: str) -> int | None:
-    value = value.strip()
-    if not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
+    return inputs.whole_number(value.strip(), max_digits=9)
 
 
 def local_day_start(day: date, zone: tzinfo) -> datetime:

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from conferences.accounts import masking
 from conferences.callbacks import durations
+from conferences.core import inputs
 from conferences.core.words import LEAVE_REASON_WORDS, format_duration, twilio_error_words
 from conferences.history.filters import (
     MAX_LIVE_ROWS,
@@ -315,9 +316,12 @@ class KnownRow:
     @classmethod
     def decode(cls, value: str) -> KnownRow | None:
         parts = value.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        if len(parts) != 3:
             return None
-        return cls(int(parts[0]), int(parts[1]), parts[2][:16])
+        dial_id, version = inputs.whole_number(parts[0]), inputs.whole_number(parts[1])
+        if dial_id is None or version is None:
+            return None
+        return cls(dial_id, version, parts[2][:16])
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
 from conferences.live import access as live_access
-from conferences.live import attendance, twilio_roster
-from conferences.live import roster as live_roster
+from conferences.live import attendance, participant_names, twilio_roster
 from conferences.live.access import live_timeout
 from conferences.models import (
     AuditEntry,
@@ -160,7 +159,7 @@ def _change_for(
 
 def participant_name(user: Actor, conference: Conference, call_sid: str) -> str:
     """How the roster calls this participant (masked number, invitee name or label)."""
-    entry = live_roster.roster_name(user, conference, call_sid)
+    entry = participant_names.roster_name(user, conference, call_sid)
     return entry or call_sid
 
 

@@ -15,12 +15,10 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.text import capfirst
 
-from conferences.accounts import masking
 from conferences.audit.trail import AuditAction
 from conferences.core.words import CONFERENCE_END_WORDS
-from conferences.dialing import submission as dial_submission
 from conferences.gateway import types as gateway_types
-from conferences.live import twilio_roster
+from conferences.live import participant_names, twilio_roster
 from conferences.live.access import Viewer, controls_for
 from conferences.live.attendance import (
     PENDING_FOR,
@@ -44,7 +42,6 @@ from conferences.models import (
     Invitee,
     InviteeDial,
     MonitorMode,
-    OperatorLeg,
 )
 
 logger = logging.getLogger(__name__)
@@ -198,39 +195,6 @@ def callbacks_go_elsewhere(conference: Conference, controls: ConferenceControls)
     return conference.dials.filter(answered_at__lt=answered_a_while_ago).exists()
 
 
-def _operator_leg(dial: DialRequest) -> OperatorLeg | None:
-    """The operator's monitoring leg this dial is, if it is one (selected with the dial)."""
-    leg: OperatorLeg | None = getattr(dial, "operator_leg", None)
-    return leg
-
-
-def _who(user: Viewer, dial: DialRequest, invitee: Invitee | None) -> str:
-    leg = _operator_leg(dial)
-    if leg is not None:
-        # The operator by name: their own phone's number is nobody else's business.
-        return f"{leg.user.get_full_name() or leg.user.get_username()} (operator)"
-    number = masking.visible_dial_number(user, dial, dial.to_number)
-    if invitee is not None and masking.may_see_invitee_number(user, invitee):
-        number = dial.to_number
-    # Name or label first: two callers on one number are told apart by it.
-    name = invitee.name if invitee else dial_submission.chosen_label(dial.label)
-    return f"{name} ({number})" if name else number
-
-
-def roster_name(user: Viewer, conference: Conference, call_sid: str) -> str:
-    """How the roster names the participant on this call ("" when it does not know it)."""
-    dial = (
-        conference.dials.filter(call_sid=call_sid).select_related("operator_leg__user").first()
-        if call_sid
-        else None
-    )
-    if dial is not None:
-        link = InviteeDial.objects.filter(dial=dial).select_related("invitee").first()
-        return _who(user, dial, link.invitee if link else None)
-    fact = participant_facts(conference).get(call_sid)
-    return fact.label if fact is not None else ""
-
-
 def _dial_stage(dial: DialRequest) -> str:
     if dial.status in (DialStatus.PENDING, DialStatus.PLACING, DialStatus.QUEUED):
         return Stage.QUEUED
@@ -333,7 +297,7 @@ def roster(user: Viewer, conference: Conference) -> Roster:
         entry = RosterEntry(
             call_sid=dial.call_sid,
             label=dial.label,
-            who=_who(user, dial, invitee),
+            who=participant_names.participant_name(user, dial, invitee),
             stage=_dial_stage(dial),
             dial=dial,
             invitee=invitee,
@@ -343,7 +307,7 @@ def roster(user: Viewer, conference: Conference) -> Roster:
             joined_at=dial.joined_at,
             left_at=dial.left_at,
         )
-        leg = _operator_leg(dial)
+        leg = participant_names.operator_leg(dial)
         if leg is not None:
             entry.operator_mode = MonitorMode(leg.mode).label
         fact = facts.get(dial.call_sid) if dial.call_sid else None

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from conferences.accounts.twilio_accounts import default_account
-from conferences.live import roster as live_roster
+from conferences.live import participant_names
 from conferences.models import AuditEntry, Conference, ConferenceStatus, DialRequest, DialStatus
 from tests.live.helpers import client_for
 
@@ -108,5 +108,7 @@ def test_participants_are_named_by_label_before_their_number(operator, room):
             call_sid="CA" + ("b" if label == "bob" else "a") * 32,
             status=DialStatus.IN_PROGRESS,
         )
-    names = {live_roster.roster_name(operator, room, "CA" + letter * 32) for letter in ("a", "b")}
+    names = {
+        participant_names.roster_name(operator, room, "CA" + letter * 32) for letter in ("a", "b")
+    }
     assert names == {"alice (+15005550006)", "bob (+15005550006)"}

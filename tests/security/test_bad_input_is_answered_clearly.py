@@ -138,3 +138,31 @@ def test_a_sign_in_username_longer_than_its_column_is_a_form_error_and_counts_no
     assert answer.status_code == 200
     assert "Ensure this value has at most 150 characters (it has 300)." in answer.content.decode()
     assert not AccessAttempt.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("42", 42),
+        ("007", 7),
+        ("9" * 18, int("9" * 18)),
+        ("9" * 19, None),  # past PostgreSQL's bigint
+        ("7" * 4301, None),  # int() refuses it: it was a 500 on the dial page's ?again=
+        ("²", None),  # isdigit() says yes, int() says no
+        ("٣", None),  # isdigit() says yes, int() reads 3
+        ("\uff11\uff12", None),
+        ("-1", None),
+        ("+1", None),
+        (" 1", None),
+        ("1\n", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_ids_read_from_text_are_ascii_digits_that_fit_a_bigint(text, read):
+    assert inputs.whole_number(text) == read
+
+
+def test_a_port_of_five_digits_at_most():
+    assert inputs.whole_number("8443", max_digits=5) == 8443
+    assert inputs.whole_number("844300", max_digits=5) is None

@@ -55,6 +55,9 @@ DAYS = st.one_of(
     st.dates(min_value=date.min, max_value=date.max),
 )
 NUMBERS = st.integers(min_value=-(2**70), max_value=2**70).map(str)
+# What str.isdigit() calls digits and int() does not read, or reads as another number, or
+# refuses for its length (4,300 digits); and ids past PostgreSQL's bigint.
+DIGIT_TRICKS = st.sampled_from(["²", "٣", "\uff11\uff12", "9" * 19, "7" * 4301, " 7", "7\n", "+7"])
 # Path arguments that are text in the URL (`<str:…>`): fed like fields; numbers too.
 TEXT_ARGUMENTS = {*PLAIN_ARGUMENTS, "call_sid"}
 
@@ -134,6 +137,7 @@ ODD_VALUES = {
     "far-times": FAR_DAYS.map(lambda day: f"{day.isoformat()}T00:00"),
     "days": DAYS.map(date.isoformat),
     "numbers": NUMBERS,
+    "digit-tricks": DIGIT_TRICKS,
 }
 
 

@@ -226,6 +226,22 @@ class TestBehindATlsProxy:
         )
         assert sent.status_code == 204
 
+    @pytest.mark.parametrize("port", ["²", "7" * 4301, "99999999", "-1"])
+    def test_a_forwarded_port_that_is_no_port_is_left_out_not_a_500(
+        self, twilio, dial, settings, port
+    ):
+        """isdigit() took "²" and int() refused it: one header from the proxy's client was
+        a 500 on every callback. A port that is no port is ignored, as if not sent."""
+        settings.WEBHOOK_TRUST_FORWARDED_HEADERS = True
+        settings.WEBHOOK_FORWARDED_HOSTS = ["dial.example.com"]
+        headers = {
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "dial.example.com",
+            "X-Forwarded-Port": port,
+        }
+        sent = self.send_through_proxy(twilio, dial, headers, public="https://dial.example.com")
+        assert sent.status_code == 204
+
     def test_with_the_setting_off_forwarded_headers_are_ignored(self, twilio, dial, settings):
         settings.WEBHOOK_TRUST_FORWARDED_HEADERS = False
         headers = {"X-Forwarded-Proto": "https", "Host": "dial.example.com"}
