@@ -163,6 +163,7 @@ def test_a_start_planned_to_the_second_stays_to_the_second_when_the_plan_is_edit
     assert start_box is not None
     assert 'value="2999-01-15T09:30:45"' in start_box.group()
     assert 'step="1"' in start_box.group()  # else the browser refuses the seconds shown
+    assert "Tue Jan 15, 14:30:45 UTC" in page  # the summary above the form says so too
 
     unchanged_lists = {"host": "", "speaker": "", "listener": ""}
     saved = client.post(
