@@ -155,7 +155,9 @@
   // After a swap that took the focused element away, focus goes to what changed: the
   // error summary, the first field to fix, or the swapped region itself, never <body>.
   // Someone typing during the request keeps their place (htmx brings back a field by id).
-  document.addEventListener("htmx:afterSettle", function (event) {
+  // In the same task as the swap, not after htmx's settle delay: errors and focus arrive
+  // together, so keys pressed as the errors appear never land in a field focus then leaves.
+  document.addEventListener("htmx:afterSwap", function (event) {
     const wanted = pendingFocus;
     pendingFocus = null;
     if (!wanted || wanted.typed) {

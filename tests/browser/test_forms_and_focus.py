@@ -139,6 +139,37 @@ def test_the_conference_pages_forms_show_errors_in_place_and_keep_the_focus_near
     page.screenshot(path=artifacts_dir / "conference-forms.png", full_page=True)
 
 
+# Records where the focus is at the first moment `selector` is in the page: a mutation
+# observer runs after the task that changed the page, so after every handler of the swap.
+FOCUS_WHEN_SHOWN = """selector => {
+  window.focusWhenShown = null;
+  new MutationObserver((changes, observer) => {
+    if (document.querySelector(selector)) {
+      const active = document.activeElement;
+      window.focusWhenShown = active && active !== document.body ? active.id : "body";
+      observer.disconnect();
+    }
+  }).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
+def test_the_focus_reaches_the_field_to_fix_as_its_error_appears_not_after(
+    page: Page, live_server, operator, room
+):
+    """Focus moved after htmx's settle delay (20 ms) left a window in which the errors were
+    shown and the focus was still on its way: keys pressed then (a quick typist, a script)
+    went into the field the focus was leaving."""
+    sign_in(page, live_server.url, "olivia")
+    page.goto(f"{live_server.url}/conferences/{room.pk}/")
+    page.locator("summary", has_text="Settings").click()
+    page.get_by_label("Redial at most").fill("99")
+    page.evaluate(FOCUS_WHEN_SHOWN, "#settings .errorlist")
+    page.get_by_role("button", name="Save settings").click()
+    expect(page.locator("#settings .errorlist")).to_contain_text("less than or equal to 10")
+    assert page.evaluate("() => window.focusWhenShown") == "id_redial_max"
+    expect(page.get_by_label("Redial at most")).to_be_focused()
+
+
 def test_the_preset_form_says_what_is_missing_in_place(page: Page, live_server, operator):
     sign_in(page, live_server.url, "olivia")
     page.locator("summary", has_text="Presets").click()

@@ -47,6 +47,7 @@ def test_the_announce_and_settings_forms_show_their_errors_in_place(
     settings_form = page.locator("#settings")
     expect(settings_form.locator(".errorlist")).to_contain_text("less than or equal to 10")
     expect(page.get_by_label("Redial at most")).to_have_value("99")
+    expect(page.get_by_label("Redial at most")).to_be_focused()
 
     page.get_by_label("Announcement URL").fill("not a web address")
     page.get_by_role("button", name="Play to everyone").click()
