@@ -29,7 +29,13 @@ from conferences.dialing.claims import Claim, ClaimLost
 from conferences.gateway import client as gateway
 from conferences.gateway import errors
 from conferences.gateway import types as gateway_types
-from conferences.models import CallbackEvent, CallbackKind, Conference, DialRequest, DialStatus
+from conferences.models import (
+    KINDS_NAMING_THEIR_DIAL,
+    CallbackEvent,
+    Conference,
+    DialRequest,
+    DialStatus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,15 +71,9 @@ def find_existing_call(dial: DialRequest, claim: Claim | None = None) -> Existin
 
     # A stored callback counts before a worker has applied it (and linked it to the dial):
     # the dial's id in our callback URL names it (the unapplied ones are few and indexed).
-    # Not conference events: Twilio sends those about every participant to the URL of the
-    # conference's first one, so the id in their URL may name another dial.
     ours = CallbackEvent.objects.filter(
         Q(dial=dial)
-        | Q(
-            applied_at__isnull=True,
-            dial_id_in_url=dial.pk,
-            kind__in=[CallbackKind.CALL_STATUS, CallbackKind.AMD, CallbackKind.RECORDING],
-        )
+        | Q(applied_at__isnull=True, dial_id_in_url=dial.pk, kind__in=KINDS_NAMING_THEIR_DIAL)
     )
     event = ours.exclude(call_sid="").order_by("received_at").first()
     if event is not None or ours.exists():

@@ -12,6 +12,7 @@ from conferences.core.dial_states import (
 from conferences.models.api_tokens import ApiIdempotencyKey, ApiToken
 from conferences.models.audit import AuditEntry
 from conferences.models.callbacks import (
+    KINDS_NAMING_THEIR_DIAL,
     CallbackEvent,
     CallbackKind,
     CallbackTally,
@@ -53,6 +54,7 @@ __all__ = [
     "BEFORE_ANSWER_STATUSES",
     "DIAL_STATUS_RANK",
     "FINAL_DIAL_STATUSES",
+    "KINDS_NAMING_THEIR_DIAL",
     "LIVE_DIAL_STATUSES",
     "ROLE_DEFAULTS",
     "ROLE_ORDER",

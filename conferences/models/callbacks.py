@@ -20,6 +20,14 @@ class CallbackKind(models.TextChoices):
     RECONCILED = "reconciled", "Reconciled from the API"
 
 
+# The kinds whose callback URL names the dial they are about. Not conference events: Twilio
+# sends those about every participant to the URL of the conference's first one, so the id
+# in their URL may name another dial.
+KINDS_NAMING_THEIR_DIAL = frozenset(
+    {CallbackKind.CALL_STATUS, CallbackKind.AMD, CallbackKind.RECORDING}
+)
+
+
 class CallbackEvent(models.Model):
     """A callback exactly as Twilio sent it: append-only, the timeline's source."""
 

@@ -16,6 +16,8 @@ for an hour. So each state has its own deadline, each a setting (RECONCILE_…):
 
 A record is due again only once its own deadline has passed since it was last asked
 (`reconciled_at`), so a call that stays queued at Twilio costs one look per deadline.
+Nor is one whose news is stored and not yet applied: the applier is about to tell what
+Twilio would, and asking now costs a request and writes a redundant reconciled event.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from enum import StrEnum
 from django.conf import settings
 from django.db.models import Exists, F, Max, OuterRef, Q, QuerySet
 
+from conferences.callbacks import claims as callback_claims
 from conferences.models import (
     FINAL_DIAL_STATUSES,
+    KINDS_NAMING_THEIR_DIAL,
     Conference,
     ConferenceStatus,
     DialRequest,
@@ -115,6 +119,22 @@ def _not_asked_since(cutoff: datetime) -> Q:
     return Q(reconciled_at__isnull=True) | Q(reconciled_at__lt=cutoff)
 
 
+def _news_waiting() -> Exists:
+    """A callback about this dial is stored and still to apply (one that failed to apply
+    MAX_APPLY_ATTEMPTS times is not: it holds nothing back): by the dial's id in its URL,
+    or (conference events) by its call."""
+    waiting = callback_claims.unapplied_events().filter(
+        Q(dial_id_in_url=OuterRef("pk"), kind__in=KINDS_NAMING_THEIR_DIAL)
+        | Q(call_sid=OuterRef("call_sid"), call_sid__gt="")
+    )
+    return Exists(waiting)
+
+
+def _conference_news_waiting() -> Exists:
+    waiting = callback_claims.unapplied_events().filter(conference_sid=OuterRef("sid"))
+    return Exists(waiting)
+
+
 def _unless_it_left(expected: Expected, left_at: datetime | None) -> Expected:
     """A dial whose participant left is in no participant list, which then tells nothing
     about it: whatever its status still says, it waits for its call's own end, fetched by
@@ -136,7 +156,7 @@ def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDia
         DialRequest.objects.filter(
             status__in=(DialStatus.QUEUED, DialStatus.INITIATED), updated_at__lt=dialing
         )
-        .filter(_not_asked_since(dialing))
+        .filter(_not_asked_since(dialing), ~_news_waiting())
         .order_by("updated_at"),
         Expected.PROGRESS,
     )
@@ -144,7 +164,7 @@ def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDia
     margin = now - deadlines.ringing_margin
     shortest = margin - timedelta(seconds=5 + TWILIO_RING_BUFFER_SECONDS)
     ringing = DialRequest.objects.filter(status=DialStatus.RINGING, updated_at__lt=shortest).filter(
-        _not_asked_since(margin)
+        _not_asked_since(margin), ~_news_waiting()
     )
     rows = ringing.only("pk", "conference_id", "params", "updated_at", "left_at")
     for dial in rows.order_by("updated_at"):
@@ -156,14 +176,14 @@ def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDia
         DialRequest.objects.filter(
             status=DialStatus.IN_PROGRESS, left_at__isnull=True, updated_at__lt=live
         )
-        .filter(_not_asked_since(live))
+        .filter(_not_asked_since(live), ~_news_waiting())
         .order_by("updated_at"),
         Expected.STILL_LIVE,
     )
     left = now - deadlines.leave_after
     take(
         DialRequest.objects.filter(status=DialStatus.IN_PROGRESS, left_at__lt=left)
-        .filter(_not_asked_since(left))
+        .filter(_not_asked_since(left), ~_news_waiting())
         .order_by("left_at"),
         Expected.CALL_END,
     )
@@ -175,7 +195,7 @@ def due_dials(now: datetime, deadlines: Deadlines, *, limit: int) -> list[DueDia
             ended_at__lt=left,
             call_sid__gt="",
         )
-        .filter(_not_asked_since(left))
+        .filter(_not_asked_since(left), ~_news_waiting())
         .order_by("ended_at"),
         Expected.LEAVE,
     )
@@ -205,6 +225,7 @@ def conferences_past_their_end(
         .filter(sid__isnull=False)
         .filter(Exists(joined) | Q(status=ConferenceStatus.IN_PROGRESS))
         .exclude(Exists(still_in))
+        .exclude(_conference_news_waiting())
         .annotate(last_activity=Max("dials__updated_at"))
         .filter(last_activity__lt=cutoff)
         .filter(Q(reconciled_at__isnull=True) | Q(reconciled_at__lt=F("last_activity")))
